@@ -1,0 +1,45 @@
+# Set-up, demo and tests. `make demo` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA ?= ../shared/data/wikineural-en
+ART ?= artefacts
+MIN_FREQ ?= 2
+REMOVE_FRAC ?= 0.0
+FFNN_PRESET ?= seed-ffnn
+RNN_PRESET ?= seed-rnn
+
+.PHONY: setup demo test lint bench-speed clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+demo: setup
+	$(BIN)/ner create-dataset $(DATA) $(ART)/dataset
+	$(BIN)/ner train-tokenizer --dataset $(ART)/dataset --output $(ART)/tokenizer/tokenizer.json \
+		--min-freq $(MIN_FREQ) --remove-frac $(REMOVE_FRAC)
+	$(BIN)/ner train --dataset $(ART)/dataset --tokenizer $(ART)/tokenizer/tokenizer.json \
+		--preset $(FFNN_PRESET) --output $(ART)/experiments/ffnn --overwrite --no-progress
+	$(BIN)/ner train --dataset $(ART)/dataset --tokenizer $(ART)/tokenizer/tokenizer.json \
+		--preset $(RNN_PRESET) --output $(ART)/experiments/rnn --overwrite --no-progress
+	$(BIN)/ner submit --dataset $(ART)/dataset --output $(ART) --kind leaderboard \
+		--model ffnn=$(ART)/experiments/ffnn --model rnn=$(ART)/experiments/rnn
+	$(BIN)/ner report $(ART)/experiments/ffnn $(ART)/experiments/rnn
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check ner scripts tests benchmarks
+	$(BIN)/ruff format --check ner scripts tests benchmarks
+
+bench-speed: setup
+	$(BIN)/python -m benchmarks.speed
+
+clean:
+	rm -rf $(ART)

@@ -1,0 +1,249 @@
+"""The `ner` command: create-dataset, train-tokenizer, train, predict, evaluate, submit, report, inspect, plot-data."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from ner.utils.errors import NerError
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "scripts" / "configs"
+PRESET_DIR = CONFIG_DIR / "presets"
+
+
+def run_safely(main: Callable[[], object]) -> int:
+    """Run a command, turning toolkit errors into one line on stderr and exit status 2."""
+    try:
+        main()
+    except NerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted: files written so far are complete; resume training with --resume", file=sys.stderr
+        )
+        return 130
+    return 0
+
+
+def presets() -> list[str]:
+    """Names of the shipped model presets."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yml"))
+
+
+def config_paths(args: argparse.Namespace) -> list[Path]:
+    """The base config, then the preset's, then the user's files, in the order they apply."""
+    paths = [CONFIG_DIR / "train_model.yml"]
+    if args.preset:
+        paths.append(PRESET_DIR / f"{args.preset}.yml")
+    return paths + [Path(p) for p in args.config]
+
+
+def cmd_create_dataset(args: argparse.Namespace) -> None:
+    from ner.workflows.corpus import create_dataset
+
+    create_dataset(args.input_dir, args.output_dir, args.format, args.max_length)
+
+
+def cmd_train_tokenizer(args: argparse.Namespace) -> None:
+    from ner.utils.config import TokenizerConfig, load_config, parse_override
+    from ner.workflows.training import train_tokenizer
+
+    overrides = [
+        parse_override(f"{k}={v}")
+        for k, v in (("min_freq", args.min_freq), ("remove_frac", args.remove_frac))
+        if v is not None
+    ]
+    if args.lowercase:
+        overrides.append({"lowercase": True})
+    config = load_config(TokenizerConfig, [args.config or CONFIG_DIR / "train_tokenizer.yml"], overrides)
+    train_tokenizer(args.dataset, args.output, config)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from ner.utils.config import TrainConfig, load_config, parse_override
+    from ner.workflows.training import train_model
+
+    overrides = [parse_override(o) for o in args.set]
+    config = load_config(TrainConfig, config_paths(args), overrides)
+    train_model(
+        config,
+        args.dataset,
+        args.tokenizer,
+        args.output,
+        args.init,
+        args.resume,
+        args.overwrite,
+        progress=not args.no_progress,
+    )
+
+
+def cmd_predict(args: argparse.Namespace) -> None:
+    from ner.workflows.prediction import predict_file
+
+    predict_file(args.experiment, args.input, args.output, args.format, args.epoch)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from ner.utils.io import atomic_write_json
+    from ner.workflows.prediction import evaluate_file
+
+    result = evaluate_file(args.experiment, args.input, args.format, args.epoch)
+    if args.json:
+        atomic_write_json(args.json, result)
+
+
+def cmd_submit(args: argparse.Namespace) -> None:
+    from ner.workflows.submission import ModelFiles, make_submission
+
+    models = {}
+    for spec in args.model:
+        name, _, run_dir = spec.partition("=")
+        if not run_dir:
+            raise NerError(f"--model takes NAME=RUN_DIR, got {spec!r}")
+        models[name] = ModelFiles.of_run(run_dir)
+    make_submission(args.dataset, args.output, models, args.kind, args.net_ids)
+
+
+def cmd_inspect(args: argparse.Namespace) -> None:
+    from ner.utils.visualize import inspect_preds, visualize_activations
+    from ner.workflows.experiment import Experiment
+
+    experiment = Experiment.open(args.experiment)
+    model = experiment.model(args.epoch)
+    tokens = args.text.split()
+    labels = args.labels.split() if args.labels else None
+    if labels is not None and len(labels) != len(tokens):
+        raise NerError(f"--labels has {len(labels)} tags for {len(tokens)} tokens")
+    inspect_preds(experiment.tokenizer, model, tokens, labels, experiment.id2label)
+    if args.activations:
+        module = model.get_submodule(args.module)
+        visualize_activations(
+            experiment.tokenizer,
+            model,
+            module,
+            tokens,
+            labels,
+            id2label=experiment.id2label,
+            output_path=args.activations,
+        )
+        print(f"activations of {args.module} -> {args.activations}")
+
+
+def cmd_plot_data(args: argparse.Namespace) -> None:
+    from ner.data_processing.dataset import load_dataset
+    from ner.utils.visualize import plot_sentence_lengths, plot_vocab_size
+
+    dataset = load_dataset(args.dataset)
+    out = Path(args.output_dir)
+    plot_vocab_size(dataset, out / "vocab_size.png", args.min_freq_for_remove_frac)
+    plot_sentence_lengths(dataset, out / "sentence_lengths.png")
+    print(f"plots written to {out}/vocab_size.png and {out}/sentence_lengths.png")
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from ner.workflows.report import report_runs
+
+    report_runs(args.runs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `ner` command."""
+    parser = argparse.ArgumentParser(prog="ner", description="Neural named-entity recognition.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("create-dataset", help="read a corpus folder (JSON or CoNLL) into a saved dataset")
+    p.add_argument("input_dir", help="folder with train/val/test .json, or .conll (test may be .tokens)")
+    p.add_argument("output_dir")
+    p.add_argument("--format", choices=("auto", "json", "conll"), default="auto")
+    p.add_argument("--max-length", type=int, default=None, help="truncate longer sentences (counted)")
+    p.set_defaults(func=cmd_create_dataset)
+
+    p = sub.add_parser("train-tokenizer", help="build the word vocabulary from the train split")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--output", required=True, help="tokenizer JSON file to write")
+    p.add_argument("--config", help="tokenizer YAML (default: the shipped train_tokenizer.yml)")
+    p.add_argument("--min-freq", type=int)
+    p.add_argument("--remove-frac", type=float)
+    p.add_argument("--lowercase", action="store_true")
+    p.set_defaults(func=cmd_train_tokenizer)
+
+    p = sub.add_parser("train", help="train a tagger into a run folder")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--tokenizer", required=True)
+    p.add_argument("--output", required=True, help="the run folder")
+    p.add_argument("--preset", choices=presets(), help="a shipped model preset")
+    p.add_argument("--config", action="append", default=[], help="YAML config applied over the defaults")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. model.hidden_dim=256"
+    )
+    p.add_argument("--init", help="start from a .ckpt checkpoint (epoch, optimizer restored) or a model file")
+    p.add_argument(
+        "--resume", action="store_true", help="continue the run in --output from its last checkpoint"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in --output")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    for name, func, text in (
+        ("predict", cmd_predict, "tag a file"),
+        ("evaluate", cmd_evaluate, "score a labelled file"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--experiment", required=True, help="a run folder written by `ner train`")
+        p.add_argument("--input", required=True)
+        p.add_argument("--format", choices=("auto", "json", "conll", "text"), default="auto")
+        p.add_argument("--epoch", type=int, help="use this epoch's checkpoint instead of the best model")
+        if name == "predict":
+            p.add_argument("--output", required=True, help="CoNLL file to write: token TAB tag")
+        else:
+            p.add_argument("--json", help="also write the metrics to this JSON file")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("submit", help="predict a dataset's test split and zip the notebook's test_preds.csv")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--output", required=True, help="folder for the zip")
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=RUN_DIR",
+        help="e.g. ffnn=artefacts/experiments/ffnn",
+    )
+    p.add_argument("--kind", choices=("leaderboard", "milestone", "final"), default="leaderboard")
+    p.add_argument("--net-ids")
+    p.set_defaults(func=cmd_submit)
+
+    p = sub.add_parser(
+        "inspect", help="show a run's predictions for a sentence, optionally an activation heatmap"
+    )
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--text", required=True, help="space-separated tokens")
+    p.add_argument("--labels", help="space-separated true tags, to colour the table")
+    p.add_argument("--epoch", type=int)
+    p.add_argument("--module", default="model.hidden_output", help="submodule whose activations to plot")
+    p.add_argument("--activations", help="PNG file for the activation heatmap")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("report", help="compare runs by their best epoch's validation metrics")
+    p.add_argument("runs", nargs="+", help="run folders")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("plot-data", help="vocabulary-size and sentence-length plots of a dataset")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--output-dir", required=True)
+    p.add_argument("--min-freq-for-remove-frac", type=int, default=10)
+    p.set_defaults(func=cmd_plot_data)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `ner` command."""
+    args = build_parser().parse_args(argv)
+    return run_safely(lambda: args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""data processing of the ner toolkit."""

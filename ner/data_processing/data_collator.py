@@ -1,0 +1,87 @@
+"""Dynamic padding of a batch of examples into model-ready tensors."""
+
+from __future__ import annotations
+
+import torch
+
+from ner.data_processing.constants import LABEL_IGNORE_IDX, NER_ENCODING_MAP, PAD_NER_TAG
+from ner.data_processing.tokenizer import Tokenizer
+
+
+class DataCollator:
+    """Tokenizes a list of examples and pads them to the batch's longest sequence (or to `max_length`)."""
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        padding: str | bool = "longest",
+        max_length: int | None = None,
+        padding_side: str = "right",
+        truncation_side: str = "right",
+        pad_tag: str = PAD_NER_TAG,
+        text_colname: str = "text",
+        label_colname: str = "NER",
+        label2id: dict[str, int] | None = None,
+    ):
+        if padding not in ("longest", "max_length", True):
+            raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
+        if padding == "max_length" and max_length is None:
+            raise ValueError("padding='max_length' needs max_length")
+        self.tokenizer = tokenizer
+        self.padding = "longest" if padding is True else padding
+        self.max_length = max_length
+        self.padding_side = padding_side
+        self.truncation_side = truncation_side
+        self.pad_tag = pad_tag
+        self.text_colname = text_colname
+        self.label_colname = label_colname
+        label2id = dict(label2id) if label2id is not None else dict(NER_ENCODING_MAP)
+        label2id[pad_tag] = LABEL_IGNORE_IDX
+        self.label2id = label2id
+
+    def _get_max_length(self, data_instances: list[dict]) -> int:
+        """Length every sequence of the batch is padded or truncated to."""
+        if self.padding == "max_length":
+            return self.max_length
+        longest = max(len(instance[self.text_colname]) for instance in data_instances)
+        return longest if self.max_length is None else min(longest, self.max_length)
+
+    def encode_labels(self, tags: list[str]) -> list[int]:
+        """Ids of a sentence's tags."""
+        try:
+            return [self.label2id[tag] for tag in tags]
+        except KeyError as err:
+            raise ValueError(f"tag {err.args[0]!r} is not in the label set {sorted(self.label2id)}") from None
+
+    def _fit_labels(self, labels: list[int], length: int) -> list[int]:
+        """Truncate or pad a label sequence exactly as the tokenizer does its tokens."""
+        if len(labels) > length:
+            labels = labels[:length] if self.truncation_side == "right" else labels[len(labels) - length :]
+        pad = [LABEL_IGNORE_IDX] * (length - len(labels))
+        return labels + pad if self.padding_side == "right" else pad + labels
+
+    def __call__(self, data_instances: list[dict]) -> dict[str, torch.Tensor]:
+        """Batch of `input_ids`, `padding_mask` and, for labelled examples, `labels` (-100 at padding)."""
+        length = self._get_max_length(data_instances)
+        batch_size = len(data_instances)
+        input_ids = torch.empty((batch_size, length), dtype=torch.long)
+        padding_mask = torch.empty((batch_size, length), dtype=torch.long)
+        labelled = self.label_colname in data_instances[0]
+        labels = torch.empty((batch_size, length), dtype=torch.long) if labelled else None
+        for row, instance in enumerate(data_instances):
+            encoded = self.tokenizer.tokenize(
+                instance[self.text_colname],
+                max_length=length,
+                padding_side=self.padding_side,
+                truncation_side=self.truncation_side,
+            )
+            input_ids[row] = encoded["input_ids"]
+            padding_mask[row] = encoded["padding_mask"]
+            if labels is not None:
+                labels[row] = torch.tensor(
+                    self._fit_labels(self.encode_labels(instance[self.label_colname]), length)
+                )
+        batch = {"input_ids": input_ids, "padding_mask": padding_mask}
+        if labels is not None:
+            batch["labels"] = labels
+        return batch

@@ -1,0 +1,99 @@
+"""Building, saving and loading the DatasetDict of a corpus (train, val, test)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import datasets
+
+from ner.data_processing.constants import DEFAULT_LABELS
+from ner.data_processing.readers import ReadResult, read_file
+from ner.utils.errors import DataFormatError
+
+SPLITS = ("train", "val", "test")
+SPLIT_SUFFIXES = {"json": (".json",), "conll": (".conll", ".tokens", ".txt")}
+
+
+def find_split_files(directory: str | Path, fmt: str = "auto") -> dict[str, Path]:
+    """The file of each split in a corpus folder: train/val/test .json, else .conll (test may be .tokens)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataFormatError(
+            str(directory), None, "no such directory" if not directory.exists() else "not a directory"
+        )
+    formats = ["json", "conll"] if fmt == "auto" else [fmt]
+    for candidate in formats:
+        files = {}
+        for split in SPLITS:
+            for suffix in SPLIT_SUFFIXES.get(candidate, (f".{candidate}",)):
+                if (directory / f"{split}{suffix}").is_file():
+                    files[split] = directory / f"{split}{suffix}"
+                    break
+        if "train" in files:
+            return files
+    raise DataFormatError(str(directory), None, "holds no train.json or train.conll")
+
+
+def read_splits(files: dict[str, Path], max_length: int | None = None) -> dict[str, ReadResult]:
+    """Read each split's file; training and validation data must carry tags."""
+    results = {}
+    for split, path in files.items():
+        fmt = "json" if path.suffix == ".json" else "conll"
+        result = read_file(path, fmt, max_length)
+        if split in ("train", "val") and not result.labelled:
+            raise DataFormatError(
+                str(path), None, f"the {split} split carries no tags; NER tags are required"
+            )
+        results[split] = result
+    return results
+
+
+def to_dataset_dict(results: dict[str, ReadResult]) -> datasets.DatasetDict:
+    """The read splits as a DatasetDict with string columns text, NER (if labelled) and index."""
+    splits = {}
+    for split, result in results.items():
+        columns = result.to_columns()
+        features = datasets.Features({name: datasets.Sequence(datasets.Value("string")) for name in columns})
+        splits[split] = datasets.Dataset.from_dict(columns, features=features)
+    return datasets.DatasetDict(splits)
+
+
+def save_dataset(dataset: datasets.DatasetDict, path: str | Path) -> None:
+    """Save a DatasetDict to a folder, whole or not at all: written beside it, then moved into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        dataset.save_to_disk(str(tmp / "data"))
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            path.rename(old)
+        (tmp / "data").rename(path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def load_dataset(path: str | Path) -> datasets.DatasetDict:
+    """Load a DatasetDict saved by `save_dataset`."""
+    path = Path(path)
+    if not (path / "dataset_dict.json").is_file():
+        raise DataFormatError(
+            str(path), None, "not a saved dataset (no dataset_dict.json); run create-dataset first"
+        )
+    return datasets.load_from_disk(str(path))
+
+
+def label_set(dataset: datasets.DatasetDict, label_colname: str = "NER") -> list[str]:
+    """Tags of the labelled splits: the notebook's nine in their order, then any others sorted."""
+    found: set[str] = set()
+    for split in dataset.values():
+        if label_colname in split.column_names:
+            found.update(tag for tags in split[label_colname] for tag in tags)
+    extras = sorted(found - set(DEFAULT_LABELS), key=lambda t: (t[2:], t))
+    return list(DEFAULT_LABELS) + extras

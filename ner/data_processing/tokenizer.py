@@ -1,0 +1,179 @@
+"""Word-level tokenizer: a frequency-filtered vocabulary mapping tokens to ids."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+
+from ner.data_processing.constants import PAD_TOKEN, UNK_TOKEN
+from ner.utils.errors import DataFormatError
+from ner.utils.io import atomic_write_text
+
+
+class Tokenizer:
+    """Maps word tokens to integer ids, padding and truncating to a fixed length on request."""
+
+    def __init__(self, pad_token: str = PAD_TOKEN, unk_token: str = UNK_TOKEN, lowercase: bool = False):
+        self.pad_token = pad_token
+        self.unk_token = unk_token
+        self.lowercase = lowercase
+        self.token2id: dict[str, int] = {}
+        self.id2token: dict[int, str] = {}
+        self._reset()
+
+    def __repr__(self) -> str:
+        return (
+            f"Tokenizer(vocab_size={self.vocab_size}, pad_token={self.pad_token}, "
+            f"unk_token={self.unk_token}, lowercase={self.lowercase})"
+        )
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of entries in the vocabulary, special tokens included."""
+        return len(self.token2id)
+
+    @property
+    def pad_id(self) -> int:
+        """Id of the padding token."""
+        return self.token2id[self.pad_token]
+
+    @property
+    def unk_id(self) -> int:
+        """Id of the unknown-word token."""
+        return self.token2id[self.unk_token]
+
+    def _reset(self) -> None:
+        """Empty the vocabulary down to the padding and unknown tokens."""
+        self.from_dict({self.pad_token: 0, self.unk_token: 1})
+
+    def normalize(self, token: str) -> str:
+        """The form of a token as it is looked up in the vocabulary."""
+        return token.lower() if self.lowercase else token
+
+    def from_dict(self, token2id: dict[str, int]) -> Tokenizer:
+        """Replace the vocabulary with `token2id`."""
+        ids = list(token2id.values())
+        if len(set(ids)) != len(ids) or sorted(ids) != list(range(len(ids))):
+            raise ValueError("token ids must be unique and numbered 0..vocab_size-1")
+        for special in (self.pad_token, self.unk_token):
+            if special not in token2id:
+                raise ValueError(f"vocabulary lacks the special token {special!r}")
+        self.token2id = dict(token2id)
+        self.id2token = {idx: token for token, idx in self.token2id.items()}
+        return self
+
+    def train(
+        self,
+        train_data: Iterable[dict] | object,
+        text_colname: str = "text",
+        min_freq: int = 1,
+        remove_frac: float = 0.0,
+        reset: bool = True,
+    ) -> Tokenizer:
+        """Build the vocabulary from a dataset column: keep tokens seen `min_freq` times, then drop the
+        `remove_frac` least frequent of those."""
+        if min_freq < 1:
+            raise ValueError(f"min_freq must be at least 1, got {min_freq}")
+        if not 0.0 <= remove_frac < 1.0:
+            raise ValueError(f"remove_frac must lie in [0, 1), got {remove_frac}")
+        if reset:
+            self._reset()
+        sentences = train_data[text_colname]
+        counts = Counter(self.normalize(token) for sentence in sentences for token in sentence)
+        kept = [(token, freq) for token, freq in counts.most_common() if freq >= min_freq]
+        kept = kept[: len(kept) - int(remove_frac * len(kept))]
+        for token, _ in kept:
+            if token not in self.token2id:
+                self.token2id[token] = len(self.token2id)
+        self.from_dict(self.token2id)
+        return self
+
+    def encode(self, tokens: list[str]) -> list[int]:
+        """Ids of a list of tokens, unknown ones mapped to the unknown token's id."""
+        unk = self.unk_id
+        return [self.token2id.get(self.normalize(token), unk) for token in tokens]
+
+    def tokenize(
+        self,
+        input_seq: str | list[str],
+        max_length: int | None = None,
+        padding_side: str = "right",
+        truncation_side: str = "right",
+    ) -> dict[str, torch.Tensor]:
+        """Token ids and padding mask (1 at padding) of a sequence, exactly `max_length` long if given."""
+        _check_side("padding_side", padding_side)
+        _check_side("truncation_side", truncation_side)
+        tokens = input_seq.split(" ") if isinstance(input_seq, str) else list(input_seq)
+        ids = self.encode(tokens)
+        mask = [0] * len(ids)
+        if max_length is not None:
+            if max_length < 0:
+                raise ValueError(f"max_length must not be negative, got {max_length}")
+            if len(ids) > max_length:
+                ids = ids[:max_length] if truncation_side == "right" else ids[len(ids) - max_length :]
+                mask = mask[:max_length]
+            pad = max_length - len(ids)
+            if padding_side == "right":
+                ids, mask = ids + [self.pad_id] * pad, mask + [1] * pad
+            else:
+                ids, mask = [self.pad_id] * pad + ids, [1] * pad + mask
+        return {"input_ids": torch.LongTensor(ids), "padding_mask": torch.LongTensor(mask)}
+
+    def decode(self, input_ids: Iterable[int]) -> list[str]:
+        """Tokens of a sequence of ids."""
+        return [self.id2token[int(idx)] for idx in input_ids]
+
+    def to_dict(self) -> dict:
+        """The tokenizer's settings and vocabulary as JSON-ready data."""
+        return {
+            "pad_token": self.pad_token,
+            "unk_token": self.unk_token,
+            "lowercase": self.lowercase,
+            "token2id": self.token2id,
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Write the tokenizer to a JSON file, whole or not at all."""
+        atomic_write_text(path, json.dumps(self.to_dict(), ensure_ascii=False))
+
+    def from_file(self, path: str | Path) -> Tokenizer:
+        """Load a tokenizer saved with `save` into this instance."""
+        data = _read_tokenizer_json(Path(path))
+        self.pad_token = data.get("pad_token", self.pad_token)
+        self.unk_token = data.get("unk_token", self.unk_token)
+        self.lowercase = bool(data.get("lowercase", self.lowercase))
+        try:
+            self.from_dict(data["token2id"])
+        except ValueError as err:
+            raise DataFormatError(str(path), None, str(err)) from None
+        return self
+
+    @classmethod
+    def load(cls, path: str | Path) -> Tokenizer:
+        """A new tokenizer read from a file written by `save`."""
+        return cls().from_file(path)
+
+
+def _check_side(name: str, side: str) -> None:
+    """Refuse a side other than left or right."""
+    if side not in ("left", "right"):
+        raise ValueError(f"{name} must be 'left' or 'right', got {side!r}")
+
+
+def _read_tokenizer_json(path: Path) -> dict:
+    """Parse and shape-check a tokenizer file."""
+    from ner.data_processing.readers import read_json_file
+
+    data = read_json_file(path)
+    token2id = data.get("token2id") if isinstance(data, dict) else None
+    if not isinstance(token2id, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in token2id.items()
+    ):
+        raise DataFormatError(
+            str(path), None, "not a tokenizer file: expected a 'token2id' map of str to int"
+        )
+    return data

@@ -1,0 +1,1 @@
+"""nn of the ner toolkit."""

@@ -1,0 +1,1 @@
+"""trainers of the ner toolkit."""

@@ -1,0 +1,334 @@
+"""Training and evaluation loop with checkpoints, whole-split metrics and best-epoch tracking."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sklearn.utils.class_weight import compute_class_weight
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ner.data_processing.constants import LABEL_IGNORE_IDX
+from ner.data_processing.data_collator import DataCollator
+from ner.utils.console import log
+from ner.utils.errors import DataFormatError
+from ner.utils.metrics import compute_loss, sequence_metrics
+from ner.utils.serialization import load_torch, save_torch
+from ner.utils.spans import get_named_entity_spans
+from ner.utils.tracker import BEST_METRIC, ExperimentTracker
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """'auto' becomes cuda, then mps, then cpu, whichever is available first."""
+    if str(device) != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def as_examples(data: object, columns: list[str]) -> list[dict]:
+    """A dataset (Hugging Face or list of dicts) as a list of dicts holding only `columns`."""
+    if isinstance(data, list):
+        return [{c: example[c] for c in columns if c in example} for example in data]
+    present = [c for c in columns if c in data.column_names]
+    return data.select_columns(present).to_list()
+
+
+def forward_model(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Logits of a batch, passing the padding mask to models that take one."""
+    if "padding_mask" in inspect.signature(model.forward).parameters:
+        return model(batch["input_ids"], batch["padding_mask"])
+    return model(batch["input_ids"])
+
+
+def decode(model: nn.Module, logits: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+    """Tag ids of a batch: the model's own decoder if it has one, else the arg-max."""
+    if hasattr(model, "decode"):
+        return model.decode(logits, padding_mask)
+    return logits.argmax(dim=-1)
+
+
+def length_sorted_batches(examples: list[dict], text_colname: str, batch_size: int) -> list[list[int]]:
+    """Indices in batches of similar length, for fast evaluation; order is restored afterwards."""
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i][text_colname]))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def bucketed_batches(
+    examples: list[dict], text_colname: str, batch_size: int, generator: torch.Generator, by_length: bool
+) -> list[list[int]]:
+    """Shuffled batches; with `by_length`, each run of 50 batches is grouped by sentence length first,
+    which cuts padding (and time) while keeping batches random."""
+    order = torch.randperm(len(examples), generator=generator).tolist()
+    if not by_length:
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    chunk = batch_size * 50
+    batches = []
+    for start in range(0, len(order), chunk):
+        block = sorted(order[start : start + chunk], key=lambda i: len(examples[i][text_colname]))
+        batches.extend(block[i : i + batch_size] for i in range(0, len(block), batch_size))
+    permutation = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[i] for i in permutation]
+
+
+class Trainer:
+    """Trains a tagger, evaluates it each epoch over the whole split, and keeps checkpoints."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        data_collator: DataCollator,
+        train_data: object,
+        val_data: object | None = None,
+        grad_clip_max_norm: float | None = None,
+        use_class_weights: bool = False,
+        class_weights: list[float] | torch.Tensor | None = None,
+        tracker: ExperimentTracker | None = None,
+        device: str | torch.device = "cpu",
+        label_colname: str = "NER",
+        seed: int = 0,
+        progress: bool = True,
+        bucket_by_length: bool = True,
+    ):
+        self.device = resolve_device(device)
+        self.model = model.to(self.device)
+        self.optimizer = optimizer
+        self.data_collator = data_collator
+        self.label_colname = label_colname
+        self.text_colname = data_collator.text_colname
+        columns = [self.text_colname, label_colname]
+        self.train_data = as_examples(train_data, columns)
+        self.val_data = as_examples(val_data, columns) if val_data is not None else None
+        self.grad_clip_max_norm = grad_clip_max_norm
+        self.tracker = tracker
+        self.seed = seed
+        self.progress = progress
+        self.bucket_by_length = bucket_by_length
+        self.label2id = {k: v for k, v in data_collator.label2id.items() if v != LABEL_IGNORE_IDX}
+        self.id2label = {v: k for k, v in self.label2id.items()}
+        self.other_ner_tag_idx = self.label2id.get("O")
+        if use_class_weights and class_weights is None:
+            class_weights = self.balanced_class_weights()
+        self.class_weights = (
+            None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float)
+        )
+        weight = None if self.class_weights is None else self.class_weights.to(self.device)
+        self.loss_fn = nn.CrossEntropyLoss(weight=weight, ignore_index=LABEL_IGNORE_IDX)
+        self.start_epoch = 0
+
+    def balanced_class_weights(self) -> torch.Tensor:
+        """n_tokens / (n_classes * count) for each tag seen in training; 1 for tags never seen."""
+        num_labels = len(self.label2id)
+        ids = np.array(
+            [i for ex in self.train_data for i in self.data_collator.encode_labels(ex[self.label_colname])]
+        )
+        present = np.unique(ids)
+        weights = np.ones(num_labels, dtype=np.float32)
+        weights[present] = compute_class_weight("balanced", classes=present, y=ids)
+        return torch.from_numpy(weights)
+
+    def _loader(
+        self, examples: list[dict], batch_size: int, shuffle: bool, epoch: int, num_workers: int
+    ) -> DataLoader:
+        """Batches of `examples`; the shuffle order depends only on the seed and the epoch."""
+        if shuffle:
+            generator = torch.Generator().manual_seed(self.seed + epoch)
+            batches = bucketed_batches(
+                examples, self.text_colname, batch_size, generator, self.bucket_by_length
+            )
+        else:
+            batches = length_sorted_batches(examples, self.text_colname, batch_size)
+        return DataLoader(
+            examples, batch_sampler=batches, collate_fn=self.data_collator, num_workers=num_workers
+        )
+
+    def _to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {k: v.to(self.device) for k, v in batch.items()}
+
+    def _batch_loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Loss of a batch: the model's own (a CRF's) when it has one, else cross-entropy."""
+        if hasattr(self.model, "loss"):
+            return self.model.loss(logits, batch["labels"], batch["padding_mask"])
+        return compute_loss(self.loss_fn, logits, batch["labels"])
+
+    def _run_epoch(self, data_loader: DataLoader, train: bool, description: str) -> dict[str, float]:
+        """One pass over a split; metrics are computed once over all of its sentences."""
+        self.model.train(train)
+        gold: list[list[int]] = []
+        pred: list[list[int]] = []
+        loss_sum, num_tokens = 0.0, 0
+        with self._progress_bar() as bar:
+            task = bar.add_task(description, total=len(data_loader), loss=float("nan"))
+            for batch in data_loader:
+                batch = self._to_device(batch)
+                with torch.set_grad_enabled(train):
+                    logits = forward_model(self.model, batch)
+                    loss = self._batch_loss(logits, batch)
+                if train:
+                    self.optimizer.zero_grad()
+                    loss.backward()
+                    if self.grad_clip_max_norm is not None:
+                        nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip_max_norm)
+                    self.optimizer.step()
+                tokens = int((batch["labels"] != LABEL_IGNORE_IDX).sum())
+                loss_sum += loss.item() * tokens
+                num_tokens += tokens
+                with torch.no_grad():
+                    preds = decode(self.model, logits.detach(), batch["padding_mask"])
+                self._collect(preds, batch, gold, pred)
+                bar.update(task, advance=1, loss=loss_sum / max(num_tokens, 1))
+        metrics = {"loss": loss_sum / max(num_tokens, 1)}
+        metrics.update(sequence_metrics(gold, pred, self.id2label))
+        return metrics
+
+    @staticmethod
+    def _collect(preds: torch.Tensor, batch: dict, gold: list, pred: list) -> None:
+        """Append the unpadded gold and predicted sequences of a batch."""
+        keep = (batch["labels"] != LABEL_IGNORE_IDX).cpu()
+        for p_row, g_row, k_row in zip(preds.cpu(), batch["labels"].cpu(), keep, strict=True):
+            gold.append(g_row[k_row].tolist())
+            pred.append(p_row[k_row].tolist())
+
+    def _progress_bar(self) -> Progress:
+        return Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}"),
+            console=log,
+            transient=True,
+            disable=not self.progress,
+        )
+
+    def _train_epoch(self, dataloader: DataLoader) -> dict[str, float]:
+        """Train for one epoch; returns the epoch's metrics over the whole training split."""
+        return self._run_epoch(dataloader, train=True, description="train")
+
+    @torch.no_grad()
+    def _eval_epoch(self, dataloader: DataLoader) -> dict[str, float]:
+        """Evaluate once over a split; returns its metrics."""
+        return self._run_epoch(dataloader, train=False, description="eval")
+
+    def train_and_eval(
+        self, batch_size: int = 128, num_epochs: int = 10, checkpoint_every: int = 1, num_workers: int = 0
+    ) -> list[dict]:
+        """Train from `start_epoch` to `num_epochs`, evaluating, logging and checkpointing each epoch."""
+        history = []
+        best = self.tracker.best() if self.tracker else None
+        for epoch in range(self.start_epoch, num_epochs):
+            train_loader = self._loader(self.train_data, batch_size, True, epoch, num_workers)
+            train_metrics = self._train_epoch(train_loader)
+            val_metrics = None
+            if self.val_data is not None:
+                val_loader = self._loader(self.val_data, batch_size, False, epoch, num_workers)
+                val_metrics = self._eval_epoch(val_loader)
+            history.append({"epoch": epoch, "train": train_metrics, "val": val_metrics})
+            self._report(epoch, num_epochs, train_metrics, val_metrics)
+            if self.tracker is None:
+                continue
+            self.tracker.log_metrics("train", epoch, train_metrics)
+            if val_metrics is not None:
+                self.tracker.log_metrics("val", epoch, val_metrics)
+            score = (val_metrics or train_metrics)[BEST_METRIC]
+            if best is None or score > best["value"]:
+                best = {"epoch": epoch, "value": score}
+                self.tracker.save_best(epoch, val_metrics or train_metrics)
+                self.model.save_pretrained(self.tracker.model_path)
+            if (epoch + 1) % checkpoint_every == 0 or epoch == num_epochs - 1:
+                self.save_checkpoint(self.tracker.checkpoint_path(epoch), epoch)
+        return history
+
+    @staticmethod
+    def _report(epoch: int, num_epochs: int, train: dict, val: dict | None) -> None:
+        line = f"epoch {epoch + 1}/{num_epochs}  train loss {train['loss']:.4f} entity_f1 {train['entity_f1']:.4f}"
+        if val is not None:
+            line += (
+                f"  |  val loss {val['loss']:.4f} entity_f1 {val['entity_f1']:.4f}"
+                f" micro_f1 {val['entity_f1_micro']:.4f}"
+            )
+        log.print(line)
+
+    def save_checkpoint(self, path: str | Path, epoch: int | None = None) -> None:
+        """Write model, optimizer, epoch and RNG state as a weights-only torch file, whole or not at all."""
+        save_torch(
+            path,
+            {
+                "epoch": self.start_epoch - 1 if epoch is None else epoch,
+                "model_state_dict": self.model.state_dict(),
+                "optimizer_state_dict": self.optimizer.state_dict(),
+                "rng_state": torch.get_rng_state(),
+            },
+        )
+
+    def from_checkpoint(self, path: str | Path) -> Trainer:
+        """Restore model, optimizer and RNG state from a checkpoint; training resumes after its epoch."""
+        checkpoint = load_torch(path, map_location=self.device)
+        if not isinstance(checkpoint, dict) or not {"epoch", "model_state_dict"} <= set(checkpoint):
+            raise DataFormatError(str(path), None, "not a checkpoint: expected epoch and model_state_dict")
+        load_model_state(self.model, checkpoint["model_state_dict"], str(path))
+        if "optimizer_state_dict" in checkpoint:
+            self.optimizer.load_state_dict(checkpoint["optimizer_state_dict"])
+        if "rng_state" in checkpoint:
+            torch.set_rng_state(checkpoint["rng_state"].cpu())
+        self.start_epoch = int(checkpoint["epoch"]) + 1
+        return self
+
+    @staticmethod
+    @torch.no_grad()
+    def predict(
+        examples: list[dict],
+        data_collator: DataCollator,
+        model: nn.Module,
+        batch_size: int = 128,
+        device: str | torch.device = "cpu",
+    ) -> list[list[int]]:
+        """Predicted tag ids of each example (in input order), never truncated."""
+        device = resolve_device(device)
+        model = model.to(device).eval()
+        predictions: list[list[int]] = [[] for _ in examples]
+        for indices in length_sorted_batches(examples, data_collator.text_colname, batch_size):
+            batch = data_collator([examples[i] for i in indices])
+            batch = {k: v.to(device) for k, v in batch.items() if k != "labels"}
+            preds = decode(model, forward_model(model, batch), batch["padding_mask"]).cpu()
+            for row, i in enumerate(indices):
+                keep = batch["padding_mask"][row].cpu() == 0
+                predictions[i] = preds[row][keep].tolist()
+        return predictions
+
+    @staticmethod
+    def test(
+        test_data: object,
+        data_collator: DataCollator,
+        model: nn.Module,
+        batch_size: int = 128,
+        num_workers: int = 0,
+        device: str | torch.device = "cpu",
+        index_colname: str = "index",
+    ) -> dict[str, list[str]]:
+        """Predicted entity spans of a test split, as 'start-end' strings in its index numbering."""
+        examples = as_examples(test_data, [data_collator.text_colname, index_colname])
+        id2label = {v: k for k, v in data_collator.label2id.items() if v != LABEL_IGNORE_IDX}
+        predictions = Trainer.predict(examples, data_collator, model, batch_size, device)
+        spans: dict[str, list[str]] = {}
+        for example, tag_ids in zip(examples, predictions, strict=True):
+            found = get_named_entity_spans(tag_ids, [int(i) for i in example[index_colname]], id2label)
+            for etype, etype_spans in found.items():
+                spans.setdefault(etype, []).extend(f"{s}-{e}" for s, e in etype_spans)
+        return spans
+
+
+def load_model_state(model: nn.Module, state_dict: dict, source: str) -> None:
+    """Load a state dict, checking names and shapes first when the model can."""
+    if hasattr(model, "load_weights"):
+        model.load_weights(state_dict, source)
+    else:
+        model.load_state_dict(state_dict)

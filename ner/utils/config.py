@@ -1,0 +1,256 @@
+"""Typed configuration with defaults in code, read from YAML and validated before any work starts."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ner.utils.errors import ConfigError, DataFormatError
+
+
+def option(
+    default: object,
+    choices: tuple | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    below: float | None = None,
+) -> typing.Any:
+    """A config field with its default and the values it allows."""
+    meta = {"choices": choices, "minimum": minimum, "maximum": maximum, "below": below}
+    if isinstance(default, (list, dict, tuple)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class CollatorConfig:
+    """How batches are padded and truncated."""
+
+    padding: str = option("longest", choices=("longest", "max_length"))
+    max_length: int | None = option(None, minimum=1)
+    padding_side: str = option("right", choices=("left", "right"))
+    truncation_side: str = option("right", choices=("left", "right"))
+
+
+@dataclass
+class ModelConfig:
+    """The tagger's architecture (the keyword arguments of NERPredictor)."""
+
+    model: str = option("ffnn", choices=("ffnn", "rnn"))
+    embedding_dim: int = option(300, minimum=1)
+    hidden_dim: int = option(512, minimum=1)
+    num_layers: int = option(1, minimum=1)
+    bias: bool = option(True)
+    nonlinearity: str = option("tanh", choices=("tanh", "relu", "prelu"))
+    fused: bool = option(True)
+
+
+@dataclass
+class OptimizerConfig:
+    """AdamW settings."""
+
+    name: str = option("adamw", choices=("adamw",))
+    lr: float = option(1e-3, minimum=0.0)
+    betas: tuple[float, float] = option((0.9, 0.999))
+    weight_decay: float = option(0.01, minimum=0.0)
+
+
+@dataclass
+class TrainerConfig:
+    """Settings of the Trainer."""
+
+    device: str = option("auto", choices=("auto", "cpu", "cuda", "mps"))
+    grad_clip_max_norm: float | None = option(1.0, minimum=0.0)
+    use_class_weights: bool = option(True)
+    bucket_by_length: bool = option(True)
+
+
+@dataclass
+class TrainAndEvalConfig:
+    """Settings of the training loop."""
+
+    batch_size: int = option(128, minimum=1)
+    num_epochs: int = option(10, minimum=1)
+    checkpoint_every: int = option(1, minimum=1)
+    num_workers: int = option(0, minimum=0)
+
+
+@dataclass
+class TokenizerConfig:
+    """How the tokenizer is trained."""
+
+    lowercase: bool = option(False)
+    text_colname: str = option("text")
+    min_freq: int = option(1, minimum=1)
+    remove_frac: float = option(0.0, minimum=0.0, below=1.0)
+    reset: bool = option(True)
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; saved as the run's config.json."""
+
+    seed: int = option(4740, minimum=0)
+    data_collator: CollatorConfig = field(default_factory=CollatorConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    train_and_eval: TrainAndEvalConfig = field(default_factory=TrainAndEvalConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    labels: list[str] = option([])
+
+    def to_dict(self) -> dict:
+        """The config as JSON-ready data."""
+        return to_plain(self)
+
+
+def to_plain(value: object) -> object:
+    """Dataclasses and tuples turned into dicts and lists."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def _type_name(tp: object) -> str:
+    """A readable name of a type annotation."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if tp is type(None):
+        return "null"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: object, tp: object, key: str) -> object:
+    """`value` checked against annotation `tp` (ints accepted as floats), or a ConfigError."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError:
+                continue
+        raise ConfigError(key, f"expected {_type_name(tp)}, got {value!r}")
+    if tp is type(None):
+        if value is None:
+            return None
+    elif origin is tuple:
+        args = typing.get_args(tp)
+        if isinstance(value, (list, tuple)) and len(value) == len(args):
+            return tuple(
+                _coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=True))
+            )
+        raise ConfigError(key, f"expected a list of {len(args)} numbers, got {value!r}")
+    elif origin is list:
+        (arg,) = typing.get_args(tp)
+        if isinstance(value, list):
+            return [_coerce(v, arg, f"{key}[{i}]") for i, v in enumerate(value)]
+    elif dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, key)
+    elif tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    raise ConfigError(key, f"expected {_type_name(tp)}, got {value!r}")
+
+
+def _check_range(value: object, meta: typing.Mapping, key: str) -> None:
+    """Refuse a value outside the field's allowed choices or range."""
+    if value is None:
+        return
+    if meta.get("choices") and value not in meta["choices"]:
+        raise ConfigError(key, f"{value!r} is not allowed; choose one of {list(meta['choices'])}")
+    if meta.get("minimum") is not None and value < meta["minimum"]:
+        raise ConfigError(key, f"{value!r} is below the minimum {meta['minimum']}")
+    if meta.get("maximum") is not None and value > meta["maximum"]:
+        raise ConfigError(key, f"{value!r} is above the maximum {meta['maximum']}")
+    if meta.get("below") is not None and value >= meta["below"]:
+        raise ConfigError(key, f"{value!r} must be below {meta['below']}")
+
+
+T = typing.TypeVar("T")
+
+
+def from_dict(cls: type[T], data: object, prefix: str = "") -> T:
+    """Build config dataclass `cls` from nested data, refusing unknown keys, wrong types and bad values."""
+    if not isinstance(data, dict):
+        raise ConfigError(prefix or "<root>", f"expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        key = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
+        raise ConfigError(key, f"unknown key; allowed keys are {sorted(fields)}")
+    values = {}
+    for name, value in data.items():
+        key = f"{prefix}.{name}" if prefix else name
+        values[name] = _coerce(value, hints[name], key)
+        _check_range(values[name], fields[name].metadata, key)
+    return cls(**values)
+
+
+def merge(base: dict, update: dict) -> dict:
+    """`base` with `update` merged into it, nested mappings merged key by key."""
+    merged = dict(base)
+    for key, value in update.items():
+        merged[key] = (
+            merge(merged[key], value)
+            if isinstance(merged.get(key), dict) and isinstance(value, dict)
+            else value
+        )
+    return merged
+
+
+def parse_override(text: str) -> dict:
+    """'a.b=value' (value in YAML) as the nested mapping {'a': {'b': value}}."""
+    if "=" not in text:
+        raise ConfigError(text, "an override must look like section.key=value")
+    dotted, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw else None
+    except yaml.YAMLError as err:
+        raise ConfigError(dotted, f"value {raw!r} is not valid YAML: {err}") from None
+    for part in reversed(dotted.split(".")):
+        value = {part: value}
+    return value
+
+
+def read_yaml(path: str | Path) -> dict:
+    """A YAML (or JSON) mapping from a file, with the file and line of a syntax error."""
+    from ner.data_processing.readers import read_lines
+
+    text = "\n".join(read_lines(path))
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise DataFormatError(str(path), mark.line + 1 if mark else None, f"not valid YAML: {err}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise DataFormatError(str(path), None, "expected a mapping of config sections")
+    return data
+
+
+def load_config(cls: type[T], paths: list[str | Path] = (), overrides: list[dict] = ()) -> T:
+    """Config `cls` from defaults, then each YAML file in turn, then overrides, validated."""
+    data: dict = {}
+    for path in paths:
+        data = merge(data, read_yaml(path))
+    for override in overrides:
+        data = merge(data, override)
+    return from_dict(cls, data)

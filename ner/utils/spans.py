@@ -1,0 +1,45 @@
+"""Entity spans from BIO tag sequences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ner.data_processing.constants import NER_DECODING_MAP
+
+DEFAULT_ENTITY_TYPES = ("LOC", "MISC", "PER", "ORG")
+
+
+def entity_types(id2label: dict[int, str]) -> list[str]:
+    """Entity types of a label map, the notebook's four first."""
+    found = {label[2:] for label in id2label.values() if label[:2] in ("B-", "I-")}
+    return [t for t in DEFAULT_ENTITY_TYPES if t in found] + sorted(found - set(DEFAULT_ENTITY_TYPES))
+
+
+def get_named_entity_spans(
+    encoded_ner_ids: Sequence[int],
+    token_idxs: Sequence[int] | None = None,
+    id2label: dict[int, str] | None = None,
+) -> dict[str, list[tuple[int, int]]]:
+    """Inclusive (start, end) spans per entity type: a B- tag and the directly following I- tags of its type.
+
+    Positions are those of `token_idxs` when given, else positions in the sequence. An I- tag that does
+    not continue an entity of its own type starts none.
+    """
+    id2label = NER_DECODING_MAP if id2label is None else id2label
+    spans: dict[str, list[tuple[int, int]]] = {t: [] for t in DEFAULT_ENTITY_TYPES}
+    positions = list(range(len(encoded_ner_ids))) if token_idxs is None else [int(i) for i in token_idxs]
+    current: str | None = None
+    start = end = 0
+    for position, tag_id in zip(positions, encoded_ner_ids, strict=True):
+        tag = id2label.get(int(tag_id), "O")
+        if tag.startswith("I-") and current == tag[2:]:
+            end = position
+            continue
+        if current is not None:
+            spans.setdefault(current, []).append((start, end))
+            current = None
+        if tag.startswith("B-"):
+            current, start, end = tag[2:], position, position
+    if current is not None:
+        spans.setdefault(current, []).append((start, end))
+    return spans

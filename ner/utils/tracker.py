@@ -1,0 +1,100 @@
+"""Experiment tracking: the files of a run's folder and the per-epoch metrics written into it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from ner.utils.io import append_json_line, atomic_write_json, atomic_write_text, read_json_lines
+
+BEST_METRIC = "entity_f1"
+CHECKPOINT_PATTERN = re.compile(r"^checkpoint_(\d+)\.ckpt$")
+
+
+class ExperimentTracker:
+    """Knows where a run keeps its config, tokenizer, checkpoints, metrics and best epoch."""
+
+    def __init__(self, run_dir: str | Path):
+        self.run_dir = Path(run_dir)
+
+    @property
+    def config_path(self) -> Path:
+        return self.run_dir / "config.json"
+
+    @property
+    def tokenizer_path(self) -> Path:
+        return self.run_dir / "tokenizer.json"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    @property
+    def model_path(self) -> Path:
+        """The best epoch's model, in safetensors."""
+        return self.run_dir / "model.safetensors"
+
+    @property
+    def best_path(self) -> Path:
+        return self.run_dir / "best.json"
+
+    def metrics_path(self, split: str) -> Path:
+        return self.run_dir / f"{split}_metrics.jsonl"
+
+    def checkpoint_path(self, epoch: int) -> Path:
+        return self.checkpoint_dir / f"checkpoint_{epoch}.ckpt"
+
+    def checkpoints(self) -> dict[int, Path]:
+        """Saved checkpoints by epoch."""
+        if not self.checkpoint_dir.is_dir():
+            return {}
+        found = {}
+        for path in self.checkpoint_dir.iterdir():
+            match = CHECKPOINT_PATTERN.match(path.name)
+            if match:
+                found[int(match.group(1))] = path
+        return dict(sorted(found.items()))
+
+    def save_config(self, config: dict) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.config_path, config)
+
+    def load_config(self) -> dict:
+        from ner.data_processing.readers import read_json_file
+
+        return read_json_file(self.config_path)
+
+    def log_metrics(self, split: str, epoch: int, metrics: dict[str, float]) -> None:
+        """Append one epoch's metrics of a split as a whole JSON line."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        append_json_line(self.metrics_path(split), {"epoch": epoch, "metrics": metrics})
+
+    def read_metrics(self, split: str) -> list[dict]:
+        return read_json_lines(self.metrics_path(split))
+
+    def truncate_metrics(self, last_epoch: int) -> None:
+        """Drop metrics of epochs after `last_epoch` (left by a run interrupted before its checkpoint)."""
+        for split in ("train", "val"):
+            records = [r for r in self.read_metrics(split) if r["epoch"] <= last_epoch]
+            if self.metrics_path(split).exists():
+                atomic_write_text(self.metrics_path(split), "".join(json.dumps(r) + "\n" for r in records))
+
+    def best(self) -> dict | None:
+        """The best epoch so far and its validation metrics, if any."""
+        if not self.best_path.exists():
+            return None
+        from ner.data_processing.readers import read_json_file
+
+        return read_json_file(self.best_path)
+
+    def save_best(self, epoch: int, metrics: dict[str, float]) -> None:
+        atomic_write_json(
+            self.best_path,
+            {
+                "epoch": epoch,
+                "metric": f"val_{BEST_METRIC}",
+                "value": metrics[BEST_METRIC],
+                "val_metrics": metrics,
+            },
+        )

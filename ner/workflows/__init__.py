@@ -1,0 +1,1 @@
+"""workflows of the ner toolkit."""

@@ -1,0 +1,116 @@
+"""A trained run's folder loaded back: config, tokenizer, label map and model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ner.data_processing.data_collator import DataCollator
+from ner.data_processing.readers import read_json_file
+from ner.data_processing.tokenizer import Tokenizer
+from ner.models.ner_predictor import NERPredictor
+from ner.utils.config import TrainConfig, from_dict
+from ner.utils.errors import ConfigError, DataFormatError
+from ner.utils.serialization import load_safetensors, load_torch
+from ner.utils.tracker import ExperimentTracker
+
+
+def build_model(config: TrainConfig, tokenizer: Tokenizer) -> NERPredictor:
+    """A fresh NERPredictor for a config, a tokenizer and the config's label set."""
+    return NERPredictor(
+        vocab_size=tokenizer.vocab_size,
+        padding_idx=tokenizer.pad_id,
+        output_dim=len(config.labels),
+        **config.to_dict()["model"],
+    )
+
+
+def build_collator(config: TrainConfig, tokenizer: Tokenizer, for_prediction: bool = False) -> DataCollator:
+    """The collator of a config; prediction never truncates."""
+    settings = config.to_dict()["data_collator"]
+    if for_prediction:
+        settings.update(padding="longest", max_length=None)
+    return DataCollator(
+        tokenizer,
+        text_colname=config.tokenizer.text_colname,
+        label2id={label: i for i, label in enumerate(config.labels)},
+        **settings,
+    )
+
+
+def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """Model weights from a .ckpt checkpoint, a .pt model or a .safetensors model, loaded safely."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        return load_safetensors(path)[0]
+    data = load_torch(path)
+    if isinstance(data, dict):
+        for key in ("model_state_dict", "state_dict"):
+            if isinstance(data.get(key), dict):
+                return data[key]
+        if data and all(isinstance(v, torch.Tensor) for v in data.values()):
+            return data
+    raise DataFormatError(str(path), None, "holds no model weights (expected a checkpoint or a model file)")
+
+
+def read_config(path: str | Path) -> TrainConfig:
+    """A run's config.json, validated."""
+    try:
+        return from_dict(TrainConfig, read_json_file(path))
+    except ConfigError as err:
+        raise DataFormatError(str(path), None, str(err)) from None
+
+
+def load_model(config: TrainConfig, tokenizer: Tokenizer, weights_path: str | Path) -> NERPredictor:
+    """A model built from a config with weights read safely from a file, shapes checked before use."""
+    model = build_model(config, tokenizer)
+    model.load_weights(read_weights(weights_path), str(weights_path))
+    return model.eval()
+
+
+@dataclass
+class Experiment:
+    """A run folder written by training, ready to predict with."""
+
+    tracker: ExperimentTracker
+    config: TrainConfig
+    tokenizer: Tokenizer
+
+    @classmethod
+    def open(cls, run_dir: str | Path) -> Experiment:
+        """Open a run folder, checking it holds a config and a tokenizer."""
+        tracker = ExperimentTracker(run_dir)
+        if not tracker.run_dir.is_dir():
+            raise DataFormatError(str(run_dir), None, "no such experiment folder")
+        config = read_config(tracker.config_path)
+        tokenizer = Tokenizer.load(tracker.tokenizer_path)
+        return cls(tracker, config, tokenizer)
+
+    def weights_path(self, epoch: int | None = None) -> Path:
+        """The best model's file, or epoch `epoch`'s checkpoint."""
+        if epoch is None:
+            if not self.tracker.model_path.exists():
+                raise DataFormatError(str(self.tracker.run_dir), None, "holds no trained model yet")
+            return self.tracker.model_path
+        checkpoints = self.tracker.checkpoints()
+        if epoch not in checkpoints:
+            raise DataFormatError(
+                str(self.tracker.checkpoint_dir),
+                None,
+                f"no checkpoint of epoch {epoch}; found {sorted(checkpoints)}",
+            )
+        return checkpoints[epoch]
+
+    def model(self, epoch: int | None = None) -> NERPredictor:
+        """The run's best model, or the model of epoch `epoch`."""
+        return load_model(self.config, self.tokenizer, self.weights_path(epoch))
+
+    def collator(self) -> DataCollator:
+        """A collator for prediction with this run's tokenizer and labels."""
+        return build_collator(self.config, self.tokenizer, for_prediction=True)
+
+    @property
+    def id2label(self) -> dict[int, str]:
+        return dict(enumerate(self.config.labels))

@@ -1,0 +1,120 @@
+"""The training workflow: dataset, tokenizer and config in, a complete run folder out."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from torch.optim import AdamW
+
+from ner.data_processing.dataset import label_set, load_dataset
+from ner.data_processing.tokenizer import Tokenizer
+from ner.trainers.trainer import Trainer
+from ner.utils.config import TokenizerConfig, TrainConfig, from_dict, to_plain
+from ner.utils.console import log
+from ner.utils.errors import NerError
+from ner.utils.tracker import ExperimentTracker
+from ner.utils.utils import set_seed
+from ner.workflows.experiment import build_collator, build_model, read_config, read_weights
+
+RUN_FILES = (
+    "config.json",
+    "tokenizer.json",
+    "best.json",
+    "model.safetensors",
+    "train_metrics.jsonl",
+    "val_metrics.jsonl",
+)
+
+
+def train_tokenizer(dataset_dir: str | Path, output_file: str | Path, config: TokenizerConfig) -> Tokenizer:
+    """Train a tokenizer on the train split of a saved dataset and write it to `output_file`."""
+    dataset = load_dataset(dataset_dir)
+    tokenizer = Tokenizer(lowercase=config.lowercase)
+    tokenizer.train(dataset["train"], config.text_colname, config.min_freq, config.remove_frac, config.reset)
+    tokenizer.save(output_file)
+    log.print(f"{tokenizer} written to {output_file}")
+    return tokenizer
+
+
+def clear_run(tracker: ExperimentTracker) -> None:
+    """Remove what an earlier run left in a folder, so a new run starts clean."""
+    for name in RUN_FILES:
+        (tracker.run_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(tracker.checkpoint_dir, ignore_errors=True)
+
+
+def prepare_run(
+    config: TrainConfig, tracker: ExperimentTracker, tokenizer: Tokenizer, resume: bool, overwrite: bool
+) -> tuple[TrainConfig, int | None]:
+    """Write (or, resuming, reread) the run's config and tokenizer; returns the config and epoch to resume."""
+    if resume:
+        if not tracker.config_path.exists():
+            raise NerError(f"{tracker.run_dir}: nothing to resume (no config.json)")
+        config = read_config(tracker.config_path)
+        checkpoints = tracker.checkpoints()
+        last = max(checkpoints) if checkpoints else None
+        tracker.truncate_metrics(-1 if last is None else last)
+        return config, last
+    if tracker.config_path.exists() and not overwrite:
+        raise NerError(f"{tracker.run_dir} already holds a run; pass --resume to continue it or --overwrite")
+    clear_run(tracker)
+    tracker.save_config(config.to_dict())
+    tokenizer.save(tracker.tokenizer_path)
+    return config, None
+
+
+def train_model(
+    config: TrainConfig,
+    dataset_dir: str | Path,
+    tokenizer_file: str | Path,
+    run_dir: str | Path,
+    init_from: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Trainer:
+    """Train a tagger as `config` says, keeping everything needed to use it later in `run_dir`."""
+    dataset = load_dataset(dataset_dir)
+    tokenizer = Tokenizer.load(tokenizer_file)
+    tokenizer_settings = to_plain(config.tokenizer) | {"lowercase": tokenizer.lowercase}
+    config.tokenizer = from_dict(TokenizerConfig, tokenizer_settings)
+    config.labels = config.labels or label_set(dataset)
+    tracker = ExperimentTracker(run_dir)
+    if resume:
+        tokenizer = Tokenizer.load(tracker.tokenizer_path)
+    config, last_epoch = prepare_run(config, tracker, tokenizer, resume, overwrite)
+    set_seed(config.seed)
+    model = build_model(config, tokenizer)
+    optimizer = AdamW(
+        model.parameters(), **{k: v for k, v in to_plain(config.optimizer).items() if k != "name"}
+    )
+    trainer = Trainer(
+        model=model,
+        optimizer=optimizer,
+        data_collator=build_collator(config, tokenizer),
+        train_data=dataset["train"],
+        val_data=dataset["val"] if "val" in dataset else None,
+        tracker=tracker,
+        device=config.trainer.device,
+        label_colname="NER",
+        seed=config.seed,
+        progress=progress,
+        grad_clip_max_norm=config.trainer.grad_clip_max_norm,
+        use_class_weights=config.trainer.use_class_weights,
+        bucket_by_length=config.trainer.bucket_by_length,
+    )
+    if last_epoch is not None:
+        trainer.from_checkpoint(tracker.checkpoint_path(last_epoch))
+    elif init_from is not None:
+        init_from = Path(init_from)
+        if init_from.suffix == ".ckpt":
+            trainer.from_checkpoint(init_from)
+        else:
+            model.load_weights(read_weights(init_from), str(init_from))
+    run = config.train_and_eval
+    trainer.train_and_eval(run.batch_size, run.num_epochs, run.checkpoint_every, run.num_workers)
+    best = tracker.best()
+    if best is not None:
+        log.print(f"best epoch {best['epoch']}: val entity_f1 {best['value']:.4f}  ->  {tracker.run_dir}")
+    return trainer

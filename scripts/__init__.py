@@ -1,0 +1,1 @@
+"""The notebook's four scripts, thin wrappers over the `ner` workflows."""
