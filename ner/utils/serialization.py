@@ -25,10 +25,10 @@ def load_torch(path: str | Path, map_location: str | torch.device = "cpu") -> di
     path = check_file(path)
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else "unsupported content"
+    except pickle.UnpicklingError:
         raise UnsafeFileError(
-            f"{path}: refused: this file needs pickle to load, which could run code ({first})"
+            f"{path}: refused: this file needs pickle to load, which could run code; "
+            "only weights-only torch files and safetensors are accepted"
         ) from None
     except (RuntimeError, EOFError, ValueError) as err:
         raise DataFormatError(str(path), None, f"not a readable torch file ({err})") from None

@@ -55,12 +55,14 @@ class RNN(Module):
         self.hidden_hidden = nn.Linear(hidden_dim, hidden_dim, bias=bias)
         self.hidden_output = nn.Linear(hidden_dim, output_dim, bias=bias)
         self.apply(self.init_weights)
-        # A parameterless kernel on the meta device: functional_call runs it on this module's own tensors.
-        self._kernel = (
-            nn.RNN(
+        # A kernel on the meta device (no storage, kept out of the state dict by the tuple):
+        # functional_call runs it on this module's own tensors.
+        kernel = None
+        if nonlinearity in FUSED_NONLINEARITIES:
+            kernel = nn.RNN(
                 embedding_dim, hidden_dim, num_layers, nonlinearity, bias, batch_first=True, device="meta"
-            ),
-        )
+            )
+        self._kernel = (kernel,)
 
     def _initial_hidden_states(self, batch_size: int, init_zeros: bool = False) -> list[torch.Tensor]:
         """One initial state per layer, zeros or Xavier-normal random, on the model's device."""

@@ -1,0 +1,114 @@
+import pytest
+import torch
+
+from ner.models.ner_predictor import NERPredictor
+from ner.nn.embeddings.embedding import TokenEmbedding
+from ner.nn.models.ffnn import FFNN
+from ner.nn.models.rnn import RNN
+from ner.nn.module import Module
+from ner.utils.errors import DataFormatError
+
+
+def test_embedding_shape_and_zero_padding_row():
+    emb = TokenEmbedding(vocab_size=7, embedding_dim=10, padding_idx=0)
+    assert emb(torch.randint(0, 7, (4, 6))).shape == (4, 6, 10)
+    assert emb.embedding.weight[0].abs().sum() == 0
+
+
+def test_ffnn_parameter_names_and_count_match_the_notebook():
+    ffnn = FFNN(embedding_dim=10, hidden_dim=5, output_dim=2, num_layers=5)
+    names = [n for n, _ in ffnn.named_parameters()]
+    assert names[:2] == ["input_hidden.weight", "input_hidden.bias"]
+    assert "hidden_layers.3.weight" in names and "hidden_layers.4.weight" not in names
+    assert ffnn.num_params() == 187
+    assert ffnn(torch.randn(3, 4, 10)).shape == (3, 4, 2)
+
+
+def test_rnn_parameter_names_and_count_match_the_notebook():
+    rnn = RNN(embedding_dim=10, hidden_dim=5, output_dim=2, bias=True, nonlinearity="tanh", num_layers=5)
+    names = [n for n, _ in rnn.named_parameters()]
+    assert names[0] == "input_hidden.weight" and names[-1] == "hidden_output.bias"
+    assert {"recur_layers.3.weight", "hidden_hidden.weight", "hidden_layers.3.bias"} <= set(names)
+    assert rnn.num_params() == 337
+
+
+def test_print_params_table(capsys):
+    FFNN(10, 5, 2, num_layers=5).print_params()
+    out = capsys.readouterr().out
+    assert "hidden_layers.3.weight" in out and "total trainable params: 187" in out
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize("num_layers", [1, 2, 3])
+def test_fused_rnn_matches_step_by_step(nonlinearity, num_layers):
+    torch.manual_seed(num_layers)
+    rnn = RNN(8, 6, 4, num_layers=num_layers, nonlinearity=nonlinearity)
+    x = torch.randn(5, 9, 8)
+    fused = rnn.fused_hidden(x)
+    loop = rnn.loop_hidden(x)
+    assert torch.allclose(fused, loop, atol=1e-5)
+    rnn.fused = True
+    a = rnn(x)
+    rnn.fused = False
+    assert torch.allclose(a, rnn(x), atol=1e-5)
+
+
+def test_fused_rnn_gradients_reach_the_notebooks_parameters():
+    rnn = RNN(4, 3, 2, num_layers=2)
+    rnn(torch.randn(2, 5, 4)).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in rnn.parameters())
+    assert len(list(rnn.parameters())) == 10
+
+
+def test_prelu_falls_back_to_the_loop():
+    rnn = RNN(4, 3, 2, nonlinearity="prelu")
+    assert not rnn.can_fuse and rnn(torch.randn(2, 5, 4)).shape == (2, 5, 2)
+
+
+def test_initial_hidden_states():
+    rnn = RNN(10, 5, 2, num_layers=2)
+    zeros = rnn._initial_hidden_states(batch_size=1, init_zeros=True)
+    assert len(zeros) == 2 and zeros[0].shape == (5,) and zeros[0].abs().sum() == 0
+    assert rnn._initial_hidden_states(batch_size=3)[1].shape == (3, 5)
+
+
+def test_predictor_parameter_names_follow_the_notebook():
+    model = NERPredictor(
+        vocab_size=20, embedding_dim=6, padding_idx=0, hidden_dim=4, output_dim=9, model="rnn", num_layers=2
+    )
+    names = [n for n, _ in model.named_parameters()]
+    assert names[0] == "embedding.embedding.weight" and "model.recur_layers.0.weight" in names
+    assert model(torch.randint(0, 20, (2, 7))).shape == (2, 7, 9)
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
+def test_save_and_load_pretrained(tmp_path, suffix):
+    model = NERPredictor(
+        vocab_size=20, embedding_dim=6, padding_idx=0, hidden_dim=4, output_dim=9, model="ffnn"
+    )
+    path = tmp_path / f"model{suffix}"
+    model.save_pretrained(path)
+    loaded = NERPredictor.from_pretrained(path)
+    x = torch.randint(0, 20, (2, 5))
+    assert torch.equal(model(x), loaded(x))
+
+
+def test_mismatched_weights_are_refused_before_use(tmp_path):
+    small = NERPredictor(vocab_size=20, embedding_dim=6, padding_idx=0, hidden_dim=4, output_dim=9)
+    big = NERPredictor(vocab_size=30, embedding_dim=6, padding_idx=0, hidden_dim=4, output_dim=9)
+    with pytest.raises(DataFormatError, match="shape"):
+        big.load_weights(small.state_dict(), "small.pt")
+
+
+def test_hooks_attach_and_detach():
+    model = FFNN(4, 3, 2)
+    seen = []
+    name = model.attach_hook(model.input_hidden, lambda m, i, o: seen.append(o.shape), "forward")
+    model(torch.randn(1, 2, 4))
+    model.detach_hook(name)
+    model(torch.randn(1, 2, 4))
+    model.attach_hook(model.hidden_output, lambda m, i, o: seen.append("x"))
+    model.detach_all_hooks()
+    model(torch.randn(1, 2, 4))
+    assert seen == [torch.Size([1, 2, 3])]
+    assert isinstance(model, Module)

@@ -1,0 +1,109 @@
+import datasets
+import pytest
+import torch
+from torch.optim import AdamW
+from torch.utils.data import DataLoader
+
+from ner.data_processing.data_collator import DataCollator
+from ner.data_processing.tokenizer import Tokenizer
+from ner.models.ner_predictor import NERPredictor
+from ner.nn.embeddings.embedding import TokenEmbedding
+from ner.trainers.trainer import Trainer, bucketed_batches
+from ner.utils.tracker import ExperimentTracker
+
+TRAIN = {
+    "text": [["Paris", "is", "big"], ["Anna", "Smith", "lives", "in", "Rome"], ["Acme", "Corp", "hires"]] * 6,
+    "NER": [["B-LOC", "O", "O"], ["B-PER", "I-PER", "O", "O", "B-LOC"], ["B-ORG", "I-ORG", "O"]] * 6,
+    "index": [["0", "1", "2"], ["3", "4", "5", "6", "7"], ["8", "9", "10"]] * 6,
+}
+
+
+@pytest.fixture
+def data():
+    dataset = datasets.Dataset.from_dict(TRAIN)
+    tokenizer = Tokenizer().train(dataset)
+    return dataset, tokenizer, DataCollator(tokenizer)
+
+
+def make_trainer(data, tracker=None, model_type="rnn", seed=0):
+    dataset, tokenizer, collator = data
+    torch.manual_seed(seed)
+    model = NERPredictor(tokenizer.vocab_size, 8, tokenizer.pad_id, 8, 9, model=model_type, num_layers=2)
+    return Trainer(
+        model,
+        AdamW(model.parameters(), lr=0.05),
+        collator,
+        dataset,
+        dataset,
+        grad_clip_max_norm=1.0,
+        use_class_weights=True,
+        tracker=tracker,
+        progress=False,
+    )
+
+
+def test_notebook_stub_model_runs_one_epoch(data):
+    dataset, tokenizer, collator = data
+    model = TokenEmbedding(tokenizer.vocab_size, 9, tokenizer.pad_id)
+    trainer = Trainer(model, AdamW(model.parameters()), collator, dataset, progress=False)
+    metrics = trainer._train_epoch(DataLoader(dataset, collate_fn=collator, batch_size=1))
+    assert {"loss", "precision", "recall", "accuracy", "f1", "entity_f1", "entity_f1_micro"} <= set(metrics)
+    assert metrics["loss"] > 0
+
+
+def test_training_learns_and_writes_run_files(data, tmp_path):
+    tracker = ExperimentTracker(tmp_path / "run")
+    history = make_trainer(data, tracker).train_and_eval(batch_size=4, num_epochs=6)
+    assert history[-1]["val"]["entity_f1"] == 1.0
+    assert [r["epoch"] for r in tracker.read_metrics("val")] == list(range(6))
+    assert set(tracker.checkpoints()) == set(range(6))
+    best = tracker.best()
+    assert best["value"] == max(r["metrics"]["entity_f1"] for r in tracker.read_metrics("val"))
+    assert tracker.model_path.exists()
+
+
+def test_class_weights_are_balanced(data):
+    trainer = make_trainer(data)
+    weights = trainer.class_weights
+    assert weights[0] < weights[1]  # O is far more frequent than B-ORG
+    assert weights.shape == (9,)
+
+
+def test_resume_from_checkpoint_gives_the_same_weights(data, tmp_path):
+    full = make_trainer(data, ExperimentTracker(tmp_path / "full"))
+    full.train_and_eval(batch_size=4, num_epochs=4)
+    half_tracker = ExperimentTracker(tmp_path / "half")
+    make_trainer(data, half_tracker).train_and_eval(batch_size=4, num_epochs=2)
+    resumed = make_trainer(data, half_tracker, seed=99).from_checkpoint(half_tracker.checkpoint_path(1))
+    assert resumed.start_epoch == 2
+    resumed.train_and_eval(batch_size=4, num_epochs=4)
+    for (name, a), b in zip(
+        full.model.state_dict().items(), resumed.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    assert half_tracker.read_metrics("val") == full.tracker.read_metrics("val")
+
+
+def test_identical_runs_write_identical_metrics(data, tmp_path):
+    for name in ("a", "b"):
+        make_trainer(data, ExperimentTracker(tmp_path / name)).train_and_eval(batch_size=4, num_epochs=2)
+    for split in ("train", "val"):
+        a = (tmp_path / "a" / f"{split}_metrics.jsonl").read_bytes()
+        assert a == (tmp_path / "b" / f"{split}_metrics.jsonl").read_bytes()
+
+
+def test_test_spans_use_the_index_column(data):
+    dataset, tokenizer, collator = data
+    trainer = make_trainer(data)
+    trainer.train_and_eval(batch_size=4, num_epochs=6)
+    spans = Trainer.test(
+        dataset.remove_columns("NER").select(range(3)), collator, trainer.model, batch_size=2
+    )
+    assert spans["LOC"] == ["0-0", "7-7"] and spans["PER"] == ["3-4"] and spans["ORG"] == ["8-9"]
+
+
+def test_bucketed_batches_cover_every_example_once():
+    examples = [{"text": ["x"] * (i % 7 + 1)} for i in range(103)]
+    batches = bucketed_batches(examples, "text", 8, torch.Generator().manual_seed(0), True)
+    assert sorted(i for b in batches for i in b) == list(range(103))
+    assert all(len(b) <= 8 for b in batches)
