@@ -112,3 +112,57 @@ def test_hooks_attach_and_detach():
     model(torch.randn(1, 2, 4))
     assert seen == [torch.Size([1, 2, 3])]
     assert isinstance(model, Module)
+
+
+def test_window_sees_neighbours_and_zeros_beyond_the_sentence():
+    from ner.nn.models.ffnn import windowed
+
+    x = torch.arange(1, 4, dtype=torch.float).reshape(1, 3, 1)
+    out = windowed(x, torch.tensor([[0, 0, 1]]), window=1)
+    assert out.squeeze(0).tolist() == [[0.0, 1.0, 2.0], [1.0, 2.0, 0.0], [2.0, 0.0, 0.0]]
+
+
+def test_window_zero_is_the_notebooks_ffnn():
+    assert FFNN(10, 5, 2, num_layers=5, window=0).num_params() == 187
+    assert FFNN(10, 5, 2, window=2).input_hidden.in_features == 50
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_bidirectional_encoder_ignores_padding(cell):
+    torch.manual_seed(0)
+    model = NERPredictor(30, 8, 0, 6, 9, model="rnn", cell=cell, bidirectional=True)
+    ids = torch.randint(2, 30, (1, 4))
+    alone = model(ids, torch.zeros(1, 4, dtype=torch.long))
+    padded_ids = torch.cat([ids, torch.zeros(1, 3, dtype=torch.long)], dim=1)
+    padded = model(padded_ids, torch.tensor([[0, 0, 0, 0, 1, 1, 1]]))
+    assert torch.allclose(alone, padded[:, :4], atol=1e-6)
+    left = model(
+        torch.cat([torch.zeros(1, 3, dtype=torch.long), ids], dim=1), torch.tensor([[1, 1, 1, 0, 0, 0, 0]])
+    )
+    assert torch.allclose(alone, left[:, 3:], atol=1e-6)
+
+
+def test_char_features_and_crf_decoder():
+    from ner.data_processing.constants import PAD_TOKEN, UNK_TOKEN
+    from ner.data_processing.data_collator import DataCollator
+    from ner.data_processing.tokenizer import Tokenizer
+
+    tokenizer = Tokenizer().from_dict({PAD_TOKEN: 0, UNK_TOKEN: 1, "Paris": 2})
+    batch = DataCollator(tokenizer, char_max_length=4)([{"text": ["Paris", "é"]}, {"text": ["x"]}])
+    assert batch["char_ids"].shape == (2, 2, 4)
+    assert batch["char_ids"][0, 0].tolist() == [ord(c) + 1 for c in "Pari"]
+    assert batch["char_ids"][0, 1, :2].tolist() == [0xC3 + 1, 0xA9 + 1] and batch["char_ids"][1, 1].sum() == 0
+    model = NERPredictor(3, 4, 0, 5, 9, model="ffnn", window=1, char_filters=6, decoder="crf")
+    scores = model(batch["input_ids"], batch["padding_mask"], batch["char_ids"])
+    assert scores.shape == (2, 2, 9)
+    tags = model.decode(scores, batch["padding_mask"])
+    assert tags.shape == (2, 2) and tags[1, 1] == 0
+
+
+def test_word_dropout_only_in_training():
+    model = NERPredictor(10, 4, 0, 5, 9, word_dropout=0.99999)
+    ids = torch.tensor([[2, 3, 0]])
+    model.train()
+    assert model._drop_words(ids).tolist() == [[1, 1, 0]]
+    model.eval()
+    assert model._drop_words(ids).tolist() == [[2, 3, 0]]

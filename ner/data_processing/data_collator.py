@@ -6,6 +6,7 @@ import torch
 
 from ner.data_processing.constants import LABEL_IGNORE_IDX, NER_ENCODING_MAP, PAD_NER_TAG
 from ner.data_processing.tokenizer import Tokenizer
+from ner.nn.embeddings.char_cnn import word_bytes
 
 
 class DataCollator:
@@ -22,6 +23,7 @@ class DataCollator:
         text_colname: str = "text",
         label_colname: str = "NER",
         label2id: dict[str, int] | None = None,
+        char_max_length: int | None = None,
     ):
         if padding not in ("longest", "max_length", True):
             raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
@@ -38,6 +40,7 @@ class DataCollator:
         label2id = dict(label2id) if label2id is not None else dict(NER_ENCODING_MAP)
         label2id[pad_tag] = LABEL_IGNORE_IDX
         self.label2id = label2id
+        self.char_max_length = char_max_length
 
     def _get_max_length(self, data_instances: list[dict]) -> int:
         """Length every sequence of the batch is padded or truncated to."""
@@ -53,12 +56,26 @@ class DataCollator:
         except KeyError as err:
             raise ValueError(f"tag {err.args[0]!r} is not in the label set {sorted(self.label2id)}") from None
 
-    def _fit_labels(self, labels: list[int], length: int) -> list[int]:
-        """Truncate or pad a label sequence exactly as the tokenizer does its tokens."""
-        if len(labels) > length:
-            labels = labels[:length] if self.truncation_side == "right" else labels[len(labels) - length :]
-        pad = [LABEL_IGNORE_IDX] * (length - len(labels))
-        return labels + pad if self.padding_side == "right" else pad + labels
+    def _fit(self, values: list, length: int, pad: object) -> list:
+        """Truncate or pad a per-token sequence exactly as the tokenizer does its tokens."""
+        if len(values) > length:
+            values = values[:length] if self.truncation_side == "right" else values[len(values) - length :]
+        padding = [pad] * (length - len(values))
+        return values + padding if self.padding_side == "right" else padding + values
+
+    def _char_ids(self, data_instances: list[dict], length: int) -> torch.Tensor:
+        """(batch, length, chars) UTF-8 byte ids of each token, 0 at padding."""
+        rows = [
+            self._fit([word_bytes(t, self.char_max_length) for t in instance[self.text_colname]], length, [])
+            for instance in data_instances
+        ]
+        width = max(1, max((len(w) for row in rows for w in row), default=1))
+        chars = torch.zeros((len(rows), length, width), dtype=torch.long)
+        for b, row in enumerate(rows):
+            for t, word in enumerate(row):
+                if word:
+                    chars[b, t, : len(word)] = torch.tensor(word)
+        return chars
 
     def __call__(self, data_instances: list[dict]) -> dict[str, torch.Tensor]:
         """Batch of `input_ids`, `padding_mask` and, for labelled examples, `labels` (-100 at padding)."""
@@ -78,10 +95,11 @@ class DataCollator:
             input_ids[row] = encoded["input_ids"]
             padding_mask[row] = encoded["padding_mask"]
             if labels is not None:
-                labels[row] = torch.tensor(
-                    self._fit_labels(self.encode_labels(instance[self.label_colname]), length)
-                )
+                encoded_labels = self.encode_labels(instance[self.label_colname])
+                labels[row] = torch.tensor(self._fit(encoded_labels, length, LABEL_IGNORE_IDX))
         batch = {"input_ids": input_ids, "padding_mask": padding_mask}
         if labels is not None:
             batch["labels"] = labels
+        if self.char_max_length:
+            batch["char_ids"] = self._char_ids(data_instances, length)
         return batch

@@ -1,19 +1,29 @@
-"""NERPredictor: token embedding followed by a tagging network."""
+"""NERPredictor: token (and character) embeddings, a tagging network, and a softmax or CRF decoder."""
 
 from __future__ import annotations
 
 import torch
+from torch import nn
 
+from ner.data_processing.constants import DEFAULT_LABELS
+from ner.nn.decoders.crf import CRF
+from ner.nn.embeddings.char_cnn import CharCNN
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.nn.models.ffnn import FFNN
+from ner.nn.models.recurrent import RecurrentTagger
 from ner.nn.models.rnn import RNN
 from ner.nn.module import Module
 
 MODEL_TYPES = ("ffnn", "rnn")
+DECODERS = ("softmax", "crf")
 
 
 class NERPredictor(Module):
-    """Embeds token ids and maps them to per-token tag logits with an FFNN or an RNN."""
+    """Embeds tokens, maps them to per-token tag scores with an FFNN or a recurrent network, and decodes.
+
+    With the defaults it is the notebook's model: `model="rnn"` is then the notebook's step-by-step RNN.
+    `cell` lstm/gru, `bidirectional` or `dropout` select PyTorch's packed recurrent kernels instead.
+    """
 
     def __init__(
         self,
@@ -27,10 +37,26 @@ class NERPredictor(Module):
         bias: bool = True,
         nonlinearity: str = "tanh",
         fused: bool = True,
+        window: int = 0,
+        cell: str = "rnn",
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        char_filters: int = 0,
+        char_dim: int = 32,
+        char_kernel_size: int = 3,
+        word_dropout: float = 0.0,
+        unk_idx: int = 1,
+        decoder: str = "softmax",
+        labels: list[str] | None = None,
     ):
         super().__init__()
         if model not in MODEL_TYPES:
             raise ValueError(f"model must be one of {MODEL_TYPES}, got {model!r}")
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
+        labels = list(labels) if labels is not None else (list(DEFAULT_LABELS) if output_dim == 9 else None)
+        if decoder == "crf" and (labels is None or len(labels) != output_dim):
+            raise ValueError("a CRF decoder needs `labels`, one per output dimension")
         self.config = {
             "model": model,
             "vocab_size": vocab_size,
@@ -42,18 +68,86 @@ class NERPredictor(Module):
             "bias": bias,
             "nonlinearity": nonlinearity,
             "fused": fused,
+            "window": window,
+            "cell": cell,
+            "bidirectional": bidirectional,
+            "dropout": dropout,
+            "char_filters": char_filters,
+            "char_dim": char_dim,
+            "char_kernel_size": char_kernel_size,
+            "word_dropout": word_dropout,
+            "unk_idx": unk_idx,
+            "decoder": decoder,
+            "labels": labels,
         }
+        self.padding_idx, self.unk_idx, self.word_dropout = padding_idx, unk_idx, word_dropout
         self.embedding = TokenEmbedding(vocab_size, embedding_dim, padding_idx)
+        self.char_encoder = CharCNN(char_dim, char_filters, char_kernel_size) if char_filters > 0 else None
+        self.input_dropout = nn.Dropout(dropout)
+        input_dim = embedding_dim + char_filters
         if model == "ffnn":
-            self.model = FFNN(embedding_dim, hidden_dim, output_dim, num_layers)
+            self.model = FFNN(input_dim, hidden_dim, output_dim, num_layers, window, dropout)
+        elif cell == "rnn" and not bidirectional and dropout == 0.0:
+            self.model = RNN(input_dim, hidden_dim, output_dim, num_layers, bias, nonlinearity, fused)
         else:
-            self.model = RNN(embedding_dim, hidden_dim, output_dim, num_layers, bias, nonlinearity, fused)
+            self.model = RecurrentTagger(
+                input_dim, hidden_dim, output_dim, num_layers, cell, bidirectional, dropout, nonlinearity
+            )
+        self.crf = CRF(labels) if decoder == "crf" else None
 
-    def forward(self, input_ids: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """(batch, length) token ids -> (batch, length, output_dim) tag logits."""
-        return self.model(self.embedding(input_ids), padding_mask)
+    @property
+    def uses_chars(self) -> bool:
+        """Whether the model reads character ids."""
+        return self.char_encoder is not None
+
+    @property
+    def has_own_loss(self) -> bool:
+        """Whether training uses the model's `loss` (a CRF) rather than cross-entropy."""
+        return self.crf is not None
+
+    def _drop_words(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """In training, replace a `word_dropout` fraction of real tokens by the unknown token."""
+        if not self.training or self.word_dropout == 0.0:
+            return input_ids
+        drop = torch.rand(input_ids.shape, device=input_ids.device) < self.word_dropout
+        return torch.where(
+            drop & (input_ids != self.padding_idx), torch.full_like(input_ids, self.unk_idx), input_ids
+        )
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        padding_mask: torch.Tensor | None = None,
+        char_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """(batch, length) token ids -> (batch, length, output_dim) tag scores."""
+        embeddings = self.embedding(self._drop_words(input_ids))
+        if self.char_encoder is not None:
+            if char_ids is None:
+                raise ValueError("this model reads character ids: build its collator with char_max_length")
+            embeddings = torch.cat([embeddings, self.char_encoder(char_ids)], dim=-1)
+        return self.model(self.input_dropout(embeddings), padding_mask)
+
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+        """The CRF's negative log-likelihood per token."""
+        mask = labels != -100
+        return self.crf.nll(logits, labels, mask) / mask.sum().clamp(min=1)
 
     @torch.no_grad()
-    def predict(self, input_ids: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def decode(self, logits: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+        """Tag ids: Viterbi under the CRF, else the arg-max."""
+        if self.crf is not None:
+            return self.crf.viterbi(logits, padding_mask == 0)
+        return logits.argmax(dim=-1)
+
+    @torch.no_grad()
+    def predict(
+        self,
+        input_ids: torch.Tensor,
+        padding_mask: torch.Tensor | None = None,
+        char_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """(batch, length) most likely tag ids."""
-        return self(input_ids, padding_mask).argmax(dim=-1)
+        if padding_mask is None:
+            padding_mask = torch.zeros_like(input_ids)
+        return self.decode(self(input_ids, padding_mask, char_ids), padding_mask)

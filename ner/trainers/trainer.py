@@ -42,10 +42,10 @@ def as_examples(data: object, columns: list[str]) -> list[dict]:
 
 
 def forward_model(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Logits of a batch, passing the padding mask to models that take one."""
-    if "padding_mask" in inspect.signature(model.forward).parameters:
-        return model(batch["input_ids"], batch["padding_mask"])
-    return model(batch["input_ids"])
+    """Logits of a batch, passing the padding mask and character ids to models that take them."""
+    accepted = inspect.signature(model.forward).parameters
+    extras = {k: v for k, v in batch.items() if k in ("padding_mask", "char_ids") and k in accepted}
+    return model(batch["input_ids"], **extras)
 
 
 def decode(model: nn.Module, logits: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
@@ -97,6 +97,7 @@ class Trainer:
         seed: int = 0,
         progress: bool = True,
         bucket_by_length: bool = True,
+        lr_schedule: str = "constant",
     ):
         self.device = resolve_device(device)
         self.model = model.to(self.device)
@@ -112,6 +113,11 @@ class Trainer:
         self.seed = seed
         self.progress = progress
         self.bucket_by_length = bucket_by_length
+        if lr_schedule not in ("constant", "linear"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {lr_schedule!r}")
+        self.lr_schedule = lr_schedule
+        self.base_lrs = [group["lr"] for group in optimizer.param_groups]
+        self._schedule: tuple[int, int] | None = None
         self.label2id = {k: v for k, v in data_collator.label2id.items() if v != LABEL_IGNORE_IDX}
         self.id2label = {v: k for k, v in self.label2id.items()}
         self.other_ner_tag_idx = self.label2id.get("O")
@@ -150,12 +156,21 @@ class Trainer:
             examples, batch_sampler=batches, collate_fn=self.data_collator, num_workers=num_workers
         )
 
+    def _set_lr(self) -> None:
+        """Linear decay to zero over the whole run, from the step count alone (so resuming keeps it)."""
+        if self.lr_schedule != "linear" or self._schedule is None:
+            return
+        step, total = self._schedule
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+            group["lr"] = base * max(0.0, 1.0 - step / total)
+        self._schedule = (step + 1, total)
+
     def _to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {k: v.to(self.device) for k, v in batch.items()}
 
     def _batch_loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Loss of a batch: the model's own (a CRF's) when it has one, else cross-entropy."""
-        if hasattr(self.model, "loss"):
+        if getattr(self.model, "has_own_loss", False):
             return self.model.loss(logits, batch["labels"], batch["padding_mask"])
         return compute_loss(self.loss_fn, logits, batch["labels"])
 
@@ -173,6 +188,7 @@ class Trainer:
                     logits = forward_model(self.model, batch)
                     loss = self._batch_loss(logits, batch)
                 if train:
+                    self._set_lr()
                     self.optimizer.zero_grad()
                     loss.backward()
                     if self.grad_clip_max_norm is not None:
@@ -219,12 +235,23 @@ class Trainer:
         return self._run_epoch(dataloader, train=False, description="eval")
 
     def train_and_eval(
-        self, batch_size: int = 128, num_epochs: int = 10, checkpoint_every: int = 1, num_workers: int = 0
+        self,
+        batch_size: int = 128,
+        num_epochs: int = 10,
+        checkpoint_every: int = 1,
+        num_workers: int = 0,
+        patience: int = 0,
     ) -> list[dict]:
-        """Train from `start_epoch` to `num_epochs`, evaluating, logging and checkpointing each epoch."""
+        """Train from `start_epoch` to `num_epochs`, evaluating, logging and checkpointing each epoch;
+        with `patience`, stop once val entity F1 has not improved for that many epochs."""
         history = []
         best = self.tracker.best() if self.tracker else None
+        steps_per_epoch = -(-len(self.train_data) // batch_size)
         for epoch in range(self.start_epoch, num_epochs):
+            if patience and best is not None and epoch - best["epoch"] > patience:
+                log.print(f"early stop: no val entity_f1 gain since epoch {best['epoch']}")
+                break
+            self._schedule = (epoch * steps_per_epoch, num_epochs * steps_per_epoch)
             train_loader = self._loader(self.train_data, batch_size, True, epoch, num_workers)
             train_metrics = self._train_epoch(train_loader)
             val_metrics = None
@@ -233,14 +260,16 @@ class Trainer:
                 val_metrics = self._eval_epoch(val_loader)
             history.append({"epoch": epoch, "train": train_metrics, "val": val_metrics})
             self._report(epoch, num_epochs, train_metrics, val_metrics)
+            score = (val_metrics or train_metrics)[BEST_METRIC]
+            improved = best is None or score > best["value"]
+            if improved:
+                best = {"epoch": epoch, "value": score}
             if self.tracker is None:
                 continue
             self.tracker.log_metrics("train", epoch, train_metrics)
             if val_metrics is not None:
                 self.tracker.log_metrics("val", epoch, val_metrics)
-            score = (val_metrics or train_metrics)[BEST_METRIC]
-            if best is None or score > best["value"]:
-                best = {"epoch": epoch, "value": score}
+            if improved:
                 self.tracker.save_best(epoch, val_metrics or train_metrics)
                 self.model.save_pretrained(self.tracker.model_path)
             if (epoch + 1) % checkpoint_every == 0 or epoch == num_epochs - 1:

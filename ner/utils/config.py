@@ -35,6 +35,7 @@ class CollatorConfig:
     max_length: int | None = option(None, minimum=1)
     padding_side: str = option("right", choices=("left", "right"))
     truncation_side: str = option("right", choices=("left", "right"))
+    char_max_length: int = option(20, minimum=1)
 
 
 @dataclass
@@ -48,6 +49,15 @@ class ModelConfig:
     bias: bool = option(True)
     nonlinearity: str = option("tanh", choices=("tanh", "relu", "prelu"))
     fused: bool = option(True)
+    window: int = option(0, minimum=0)
+    cell: str = option("rnn", choices=("rnn", "lstm", "gru"))
+    bidirectional: bool = option(False)
+    dropout: float = option(0.0, minimum=0.0, below=1.0)
+    char_filters: int = option(0, minimum=0)
+    char_dim: int = option(32, minimum=1)
+    char_kernel_size: int = option(3, minimum=1)
+    word_dropout: float = option(0.0, minimum=0.0, below=1.0)
+    decoder: str = option("softmax", choices=("softmax", "crf"))
 
 
 @dataclass
@@ -58,6 +68,7 @@ class OptimizerConfig:
     lr: float = option(1e-3, minimum=0.0)
     betas: tuple[float, float] = option((0.9, 0.999))
     weight_decay: float = option(0.01, minimum=0.0)
+    lr_schedule: str = option("constant", choices=("constant", "linear"))
 
 
 @dataclass
@@ -78,6 +89,7 @@ class TrainAndEvalConfig:
     num_epochs: int = option(10, minimum=1)
     checkpoint_every: int = option(1, minimum=1)
     num_workers: int = option(0, minimum=0)
+    patience: int = option(0, minimum=0)
 
 
 @dataclass

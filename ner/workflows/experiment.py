@@ -23,6 +23,8 @@ def build_model(config: TrainConfig, tokenizer: Tokenizer) -> NERPredictor:
         vocab_size=tokenizer.vocab_size,
         padding_idx=tokenizer.pad_id,
         output_dim=len(config.labels),
+        unk_idx=tokenizer.unk_id,
+        labels=config.labels,
         **config.to_dict()["model"],
     )
 
@@ -30,6 +32,8 @@ def build_model(config: TrainConfig, tokenizer: Tokenizer) -> NERPredictor:
 def build_collator(config: TrainConfig, tokenizer: Tokenizer, for_prediction: bool = False) -> DataCollator:
     """The collator of a config; prediction never truncates."""
     settings = config.to_dict()["data_collator"]
+    if config.model.char_filters == 0:
+        settings["char_max_length"] = None
     if for_prediction:
         settings.update(padding="longest", max_length=None)
     return DataCollator(

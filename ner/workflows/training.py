@@ -103,6 +103,7 @@ def train_model(
         grad_clip_max_norm=config.trainer.grad_clip_max_norm,
         use_class_weights=config.trainer.use_class_weights,
         bucket_by_length=config.trainer.bucket_by_length,
+        lr_schedule=config.optimizer.lr_schedule,
     )
     if last_epoch is not None:
         trainer.from_checkpoint(tracker.checkpoint_path(last_epoch))
@@ -113,7 +114,9 @@ def train_model(
         else:
             model.load_weights(read_weights(init_from), str(init_from))
     run = config.train_and_eval
-    trainer.train_and_eval(run.batch_size, run.num_epochs, run.checkpoint_every, run.num_workers)
+    trainer.train_and_eval(
+        run.batch_size, run.num_epochs, run.checkpoint_every, run.num_workers, run.patience
+    )
     best = tracker.best()
     if best is not None:
         log.print(f"best epoch {best['epoch']}: val entity_f1 {best['value']:.4f}  ->  {tracker.run_dir}")

@@ -1,0 +1,1 @@
+"""Output layers that turn per-token scores into tag sequences."""

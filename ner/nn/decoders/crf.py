@@ -1,0 +1,114 @@
+"""Linear-chain CRF with BIO transition constraints: vectorised forward algorithm and Viterbi."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ner.nn.module import Module
+
+FORBIDDEN = -1e4
+
+
+def bio_transition_mask(labels: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Allowed (from, to) transitions and allowed first tags: I-X only after B-X or I-X."""
+    size = len(labels)
+    allowed = torch.ones(size, size, dtype=torch.bool)
+    start = torch.ones(size, dtype=torch.bool)
+    for j, to in enumerate(labels):
+        if not to.startswith("I-"):
+            continue
+        start[j] = False
+        for i, source in enumerate(labels):
+            allowed[i, j] = source[2:] == to[2:] and source[:2] in ("B-", "I-")
+    return allowed, start
+
+
+def left_align(mask: torch.Tensor) -> torch.Tensor:
+    """Per-row gather indices that move the real (mask True) positions to the front, in order."""
+    return torch.argsort((~mask).to(torch.int8), dim=1, stable=True)
+
+
+class CRF(Module):
+    """Scores tag sequences as emissions plus learned transitions; impossible BIO moves are forbidden."""
+
+    def __init__(self, labels: list[str]):
+        super().__init__()
+        self.config = {"labels": list(labels)}
+        size = len(labels)
+        self.transitions = nn.Parameter(torch.zeros(size, size))
+        self.start_transitions = nn.Parameter(torch.zeros(size))
+        self.end_transitions = nn.Parameter(torch.zeros(size))
+        allowed, start = bio_transition_mask(list(labels))
+        self.register_buffer("transition_penalty", (~allowed).float() * FORBIDDEN, persistent=False)
+        self.register_buffer("start_penalty", (~start).float() * FORBIDDEN, persistent=False)
+
+    def _scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Transition, start and end scores with the constraints applied."""
+        return (
+            self.transitions + self.transition_penalty,
+            self.start_transitions + self.start_penalty,
+            self.end_transitions,
+        )
+
+    @staticmethod
+    def _aligned(emissions: torch.Tensor, mask: torch.Tensor, tags: torch.Tensor | None = None):
+        """Emissions, mask (and tags) with each row's real positions moved to the front."""
+        order = left_align(mask)
+        emissions = emissions.gather(1, order.unsqueeze(-1).expand_as(emissions))
+        mask = mask.gather(1, order)
+        tags = tags.gather(1, order) if tags is not None else None
+        return emissions, mask, tags, order
+
+    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """log Z of each left-aligned sequence, by the forward algorithm (batch,)."""
+        transitions, start, end = self._scores()
+        alpha = start + emissions[:, 0]
+        for t in range(1, emissions.shape[1]):
+            step = torch.logsumexp(alpha.unsqueeze(2) + transitions + emissions[:, t].unsqueeze(1), dim=1)
+            alpha = torch.where(mask[:, t : t + 1], step, alpha)
+        return torch.logsumexp(alpha + end, dim=1)
+
+    def sequence_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Score of the given left-aligned tag sequences (batch,)."""
+        transitions, start, end = self._scores()
+        maskf = mask.float()
+        emit = emissions.gather(2, tags.unsqueeze(-1)).squeeze(-1)
+        score = start[tags[:, 0]] + (emit * maskf).sum(dim=1)
+        score = score + (transitions[tags[:, :-1], tags[:, 1:]] * maskf[:, 1:]).sum(dim=1)
+        last = tags.gather(1, (mask.sum(dim=1, keepdim=True) - 1).clamp(min=0)).squeeze(1)
+        return score + end[last]
+
+    def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood of the gold tags, summed over the batch (mask True at real tokens)."""
+        emissions, mask, tags, _ = self._aligned(emissions, mask, tags.clamp(min=0))
+        nonempty = mask[:, 0]
+        nll = self.log_partition(emissions, mask) - self.sequence_score(emissions, tags, mask)
+        return (nll * nonempty).sum()
+
+    @torch.no_grad()
+    def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Most likely tag ids (batch, length), in the input's positions; 0 at padding."""
+        aligned, amask, _, order = self._aligned(emissions, mask)
+        transitions, start, end = self._scores()
+        batch, length, _ = aligned.shape
+        score = start + aligned[:, 0]
+        history = []
+        for t in range(1, length):
+            best, index = (score.unsqueeze(2) + transitions).max(dim=1)
+            step = best + aligned[:, t]
+            history.append(index)
+            score = torch.where(amask[:, t : t + 1], step, score)
+        score = score + end
+        lengths = amask.sum(dim=1)
+        tags = torch.zeros(batch, length, dtype=torch.long, device=emissions.device)
+        current = score.argmax(dim=1)
+        for t in range(length - 1, -1, -1):
+            inside = t < lengths
+            tags[:, t] = torch.where(inside, current, tags[:, t])
+            if t > 0:
+                previous = history[t - 1].gather(1, current.unsqueeze(1)).squeeze(1)
+                current = torch.where(inside, previous, current)
+        result = torch.zeros_like(tags)
+        result.scatter_(1, order, tags)
+        return torch.where(mask, result, torch.zeros_like(result))
