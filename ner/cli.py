@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,8 +14,14 @@ CONFIG_DIR = Path(__file__).resolve().parents[1] / "scripts" / "configs"
 PRESET_DIR = CONFIG_DIR / "presets"
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so temporary files are cleaned up on the way out."""
+    raise KeyboardInterrupt
+
+
 def run_safely(main: Callable[[], object]) -> int:
     """Run a command, turning toolkit errors into one line on stderr and exit status 2."""
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         main()
     except NerError as err:

@@ -85,3 +85,11 @@ def test_loss_is_differentiable(crf):
     loss = crf.nll(emissions, torch.zeros(2, 3, dtype=torch.long), torch.ones(2, 3, dtype=torch.bool))
     loss.backward()
     assert emissions.grad is not None and crf.transitions.grad is not None
+
+
+def test_orphan_inside_tags_in_gold_are_repaired_not_penalised():
+    crf = CRF(LABELS)
+    tags = torch.tensor([[2, 2, 0, 4, 1, 4]])  # I-PER at start, I-LOC after O, I-LOC after B-PER
+    assert crf.repair(tags).tolist() == [[1, 2, 0, 3, 1, 3]]
+    emissions = torch.zeros(1, 6, len(LABELS))
+    assert float(crf.nll(emissions, tags, torch.ones(1, 6, dtype=torch.bool))) < 20

@@ -245,7 +245,7 @@ class Trainer:
         """Train from `start_epoch` to `num_epochs`, evaluating, logging and checkpointing each epoch;
         with `patience`, stop once val entity F1 has not improved for that many epochs."""
         history = []
-        best = self.tracker.best() if self.tracker else None
+        best = self._best_so_far()
         steps_per_epoch = -(-len(self.train_data) // batch_size)
         for epoch in range(self.start_epoch, num_epochs):
             if patience and best is not None and epoch - best["epoch"] > patience:
@@ -275,6 +275,24 @@ class Trainer:
             if (epoch + 1) % checkpoint_every == 0 or epoch == num_epochs - 1:
                 self.save_checkpoint(self.tracker.checkpoint_path(epoch), epoch)
         return history
+
+    def _best_so_far(self) -> dict | None:
+        """Best epoch among those already logged (when resuming); best.json and the model file are
+        restored from that epoch's checkpoint if a rollback removed them."""
+        if self.tracker is None:
+            return None
+        records = self.tracker.read_metrics("val") or self.tracker.read_metrics("train")
+        if not records:
+            return None
+        record = max(records, key=lambda r: r["metrics"][BEST_METRIC])
+        checkpoint = self.tracker.checkpoint_path(record["epoch"])
+        if self.tracker.best() is None and checkpoint.exists():
+            current = {k: v.clone() for k, v in self.model.state_dict().items()}
+            self.model.load_state_dict(load_torch(checkpoint, self.device)["model_state_dict"])
+            self.model.save_pretrained(self.tracker.model_path)
+            self.model.load_state_dict(current)
+            self.tracker.save_best(record["epoch"], record["metrics"])
+        return {"epoch": record["epoch"], "value": record["metrics"][BEST_METRIC]}
 
     @staticmethod
     def _report(epoch: int, num_epochs: int, train: dict, val: dict | None) -> None:

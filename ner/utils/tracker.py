@@ -73,12 +73,20 @@ class ExperimentTracker:
     def read_metrics(self, split: str) -> list[dict]:
         return read_json_lines(self.metrics_path(split))
 
-    def truncate_metrics(self, last_epoch: int) -> None:
-        """Drop metrics of epochs after `last_epoch` (left by a run interrupted before its checkpoint)."""
+    def rollback(self, last_epoch: int) -> None:
+        """Forget epochs after `last_epoch` (left by a run interrupted before their checkpoint): their
+        metrics lines, leftover temporary files, and the best epoch if it was one of them."""
         for split in ("train", "val"):
             records = [r for r in self.read_metrics(split) if r["epoch"] <= last_epoch]
             if self.metrics_path(split).exists():
                 atomic_write_text(self.metrics_path(split), "".join(json.dumps(r) + "\n" for r in records))
+        for folder in (self.run_dir, self.checkpoint_dir):
+            for leftover in folder.glob(".*.tmp") if folder.is_dir() else ():
+                leftover.unlink()
+        best = self.best()
+        if best is not None and best["epoch"] > last_epoch:
+            self.best_path.unlink()
+            self.model_path.unlink(missing_ok=True)
 
     def best(self) -> dict | None:
         """The best epoch so far and its validation metrics, if any."""

@@ -54,7 +54,7 @@ def prepare_run(
         config = read_config(tracker.config_path)
         checkpoints = tracker.checkpoints()
         last = max(checkpoints) if checkpoints else None
-        tracker.truncate_metrics(-1 if last is None else last)
+        tracker.rollback(-1 if last is None else last)
         return config, last
     if tracker.config_path.exists() and not overwrite:
         raise NerError(f"{tracker.run_dir} already holds a run; pass --resume to continue it or --overwrite")
@@ -86,9 +86,8 @@ def train_model(
     config, last_epoch = prepare_run(config, tracker, tokenizer, resume, overwrite)
     set_seed(config.seed)
     model = build_model(config, tokenizer)
-    optimizer = AdamW(
-        model.parameters(), **{k: v for k, v in to_plain(config.optimizer).items() if k != "name"}
-    )
+    settings = {k: v for k, v in to_plain(config.optimizer).items() if k not in ("name", "lr_schedule")}
+    optimizer = AdamW(model.parameters(), **settings)
     trainer = Trainer(
         model=model,
         optimizer=optimizer,

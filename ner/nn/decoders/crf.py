@@ -24,6 +24,14 @@ def bio_transition_mask(labels: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     return allowed, start
 
 
+def begin_tags(labels: list[str]) -> torch.Tensor:
+    """For each tag id, the id of B-X if it is I-X (and B-X exists), else itself."""
+    index = {label: i for i, label in enumerate(labels)}
+    return torch.tensor(
+        [index.get(f"B-{label[2:]}", i) if label.startswith("I-") else i for i, label in enumerate(labels)]
+    )
+
+
 def left_align(mask: torch.Tensor) -> torch.Tensor:
     """Per-row gather indices that move the real (mask True) positions to the front, in order."""
     return torch.argsort((~mask).to(torch.int8), dim=1, stable=True)
@@ -42,6 +50,7 @@ class CRF(Module):
         allowed, start = bio_transition_mask(list(labels))
         self.register_buffer("transition_penalty", (~allowed).float() * FORBIDDEN, persistent=False)
         self.register_buffer("start_penalty", (~start).float() * FORBIDDEN, persistent=False)
+        self.register_buffer("begin_of", begin_tags(list(labels)), persistent=False)
 
     def _scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Transition, start and end scores with the constraints applied."""
@@ -79,9 +88,20 @@ class CRF(Module):
         last = tags.gather(1, (mask.sum(dim=1, keepdim=True) - 1).clamp(min=0)).squeeze(1)
         return score + end[last]
 
+    def repair(self, tags: torch.Tensor) -> torch.Tensor:
+        """Left-aligned gold tags with each I-X that cannot follow its predecessor turned into B-X
+        (legal data, but impossible under the constraints, where it would dominate the loss)."""
+        previous = torch.cat([torch.full_like(tags[:, :1], -1), tags[:, :-1]], dim=1)
+        forbidden = torch.cat(
+            [self.start_penalty[tags[:, :1]] < 0, self.transition_penalty[previous[:, 1:], tags[:, 1:]] < 0],
+            dim=1,
+        )
+        return torch.where(forbidden, self.begin_of[tags], tags)
+
     def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood of the gold tags, summed over the batch (mask True at real tokens)."""
         emissions, mask, tags, _ = self._aligned(emissions, mask, tags.clamp(min=0))
+        tags = self.repair(tags)
         nonempty = mask[:, 0]
         nll = self.log_partition(emissions, mask) - self.sequence_score(emissions, tags, mask)
         return (nll * nonempty).sum()

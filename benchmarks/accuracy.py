@@ -1,0 +1,173 @@
+"""Accuracy benchmark: every preset and two peers on WikiNEuRal and CoNLL-2003, one table.
+
+    python -m benchmarks.accuracy [--presets seed-ffnn,bilstm-crf] [--peers crfsuite,spacy] [--corpora ...]
+
+Run folders are kept under artefacts/bench/<corpus>/<preset>/, each with its WikiNEuRal test
+submission CSV. Peers need the `bench` extra (pip install -e ".[bench]").
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+from rich.table import Table
+
+from benchmarks.peers import CrfSuitePeer, SpacyPeer, score, timed
+from ner.cli import CONFIG_DIR, PRESET_DIR
+from ner.data_processing.dataset import label_set, load_dataset
+from ner.data_processing.readers import read_conll
+from ner.trainers.trainer import Trainer
+from ner.utils.config import TokenizerConfig, TrainConfig, load_config
+from ner.utils.console import console
+from ner.workflows.corpus import create_dataset
+from ner.workflows.experiment import Experiment
+from ner.workflows.prediction import predict_tags
+from ner.workflows.submission import ModelFiles, predict_test_spans, spans_csv
+from ner.workflows.training import train_model, train_tokenizer
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+CORPORA = {"wikineural": DATA / "wikineural-en", "conll2003": DATA / "conll2003-en"}
+PRESETS = ("seed-ffnn", "seed-rnn", "window-ffnn", "bilstm-crf")
+PEERS = {"crfsuite": CrfSuitePeer, "spacy": SpacyPeer}
+OUT = Path("artefacts/bench")
+
+
+def split(corpus: Path, name: str) -> tuple[list[list[str]], list[list[str]]]:
+    """Tokens and tags of a CoNLL split."""
+    result = read_conll(corpus / f"{name}.conll")
+    return [s.tokens for s in result.sentences], [s.tags for s in result.sentences]
+
+
+def tokens_per_second(predict, sentences: list[list[str]]) -> float:
+    """Prediction throughput on whole sentences."""
+    _, seconds = timed(predict, sentences)
+    return sum(len(s) for s in sentences) / seconds
+
+
+def run_preset(corpus_name: str, preset: str, test_tokens: list[list[str]]) -> dict:
+    """Train a preset on a corpus and measure it."""
+    corpus = CORPORA[corpus_name]
+    base = OUT / corpus_name
+    config = load_config(TrainConfig, [CONFIG_DIR / "train_model.yml", PRESET_DIR / f"{preset}.yml"])
+    run_dir = base / preset
+    start = time.perf_counter()
+    train_model(config, base / "dataset", base / "tokenizer.json", run_dir, overwrite=True, progress=False)
+    seconds = time.perf_counter() - start
+    experiment = Experiment.open(run_dir)
+    best = experiment.tracker.best()
+    row = {
+        "params": experiment.model().num_params(),
+        "seconds": seconds,
+        "epochs": len(experiment.tracker.read_metrics("val")),
+        "val_micro": best["val_metrics"]["entity_f1_micro"],
+        "val_weighted": best["val_metrics"]["entity_f1"],
+    }
+    labels = experiment.config.labels
+    if corpus_name == "conll2003":
+        test = read_conll(corpus / "test.conll")
+        pred = predict_tags(experiment, test)
+        row["test_micro"] = score([s.tags for s in test.sentences], pred, labels)["micro"]
+    else:
+        files = ModelFiles.of_run(run_dir)
+        spans = predict_test_spans(base / "dataset", experiment.tokenizer, files.config, files.weights)
+        (run_dir / "test_preds.csv").write_text(spans_csv(spans))
+        model = experiment.model()
+        collator = experiment.collator()
+
+        def predict(sentences):
+            return Trainer.predict([{"text": s} for s in sentences], collator, model, 256, "cpu")
+
+        row["tokens_per_s"] = tokens_per_second(predict, test_tokens)
+    return row
+
+
+def run_peer(corpus_name: str, peer_name: str, test_tokens: list[list[str]], labels: list[str]) -> dict:
+    """Train a peer on a corpus and measure it the same way."""
+    corpus = CORPORA[corpus_name]
+    train, val = split(corpus, "train"), split(corpus, "val")
+    peer = PEERS[peer_name]()
+    epochs, seconds = timed(peer.fit, *train, val)
+    row = {"params": peer.num_params(), "seconds": seconds, "epochs": epochs}
+    val_scores = score(val[1], peer.predict(val[0]), labels)
+    row.update(val_micro=val_scores["micro"], val_weighted=val_scores["weighted"])
+    if corpus_name == "conll2003":
+        test = split(corpus, "test")
+        row["test_micro"] = score(test[1], peer.predict(test[0]), labels)["micro"]
+    else:
+        row["tokens_per_s"] = tokens_per_second(peer.predict, test_tokens)
+    return row
+
+
+def prepare(corpus_name: str) -> None:
+    """Dataset and tokenizer (min_freq 2) of a corpus, as `make demo` builds them."""
+    base = OUT / corpus_name
+    create_dataset(CORPORA[corpus_name], base / "dataset", "conll")
+    train_tokenizer(base / "dataset", base / "tokenizer.json", TokenizerConfig(min_freq=2))
+
+
+def print_table(results: dict[str, dict[str, dict]]) -> None:
+    """One row per system, columns per corpus."""
+    table = Table(title=f"accuracy benchmark ({torch.get_num_threads()} threads)")
+    columns = [
+        "system",
+        "params (wiki)",
+        "train s (wiki/conll)",
+        "epochs (wiki/conll)",
+        "wiki val micro",
+        "wiki val weighted",
+        "conll val micro",
+        "conll val weighted",
+        "conll test micro",
+        "wiki test tok/s",
+    ]
+    for column in columns:
+        table.add_column(column, justify="left" if column == "system" else "right")
+
+    def get(system, corpus, key, fmt="{:.4f}"):
+        value = results.get(corpus, {}).get(system, {}).get(key)
+        return "-" if value is None else fmt.format(value)
+
+    systems = list(dict.fromkeys(s for corpus in results.values() for s in corpus))
+    for system in systems:
+        table.add_row(
+            system,
+            get(system, "wikineural", "params", "{:,}"),
+            f"{get(system, 'wikineural', 'seconds', '{:.0f}')}/{get(system, 'conll2003', 'seconds', '{:.0f}')}",
+            f"{get(system, 'wikineural', 'epochs', '{}')}/{get(system, 'conll2003', 'epochs', '{}')}",
+            get(system, "wikineural", "val_micro"),
+            get(system, "wikineural", "val_weighted"),
+            get(system, "conll2003", "val_micro"),
+            get(system, "conll2003", "val_weighted"),
+            get(system, "conll2003", "test_micro"),
+            get(system, "wikineural", "tokens_per_s", "{:,.0f}"),
+        )
+    console.print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--presets", default=",".join(PRESETS))
+    parser.add_argument("--peers", default=",".join(PEERS))
+    parser.add_argument("--corpora", default=",".join(CORPORA))
+    args = parser.parse_args()
+    test_tokens = [s.tokens for s in read_conll(CORPORA["wikineural"] / "test.tokens").sentences]
+    results: dict[str, dict[str, dict]] = {}
+    for corpus_name in [c for c in args.corpora.split(",") if c]:
+        prepare(corpus_name)
+        labels = label_set(load_dataset(OUT / corpus_name / "dataset"))
+        results[corpus_name] = {}
+        for preset in [p for p in args.presets.split(",") if p]:
+            results[corpus_name][preset] = run_preset(corpus_name, preset, test_tokens)
+            print_table(results)
+        for peer in [p for p in args.peers.split(",") if p]:
+            results[corpus_name][PEERS[peer].name] = run_peer(corpus_name, peer, test_tokens, labels)
+            print_table(results)
+
+
+if __name__ == "__main__":
+    main()

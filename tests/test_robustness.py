@@ -1,0 +1,218 @@
+"""Bad input through the command line, crash-safe training, and reproducibility."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from ner.utils.serialization import load_torch
+
+ROOT = Path(__file__).resolve().parents[1]
+TAGS = ["B-PER", "I-PER", "O", "O", "B-LOC", "O", "B-ORG", "I-ORG", "O"]
+WORDS = ["Anna", "Smith", "lives", "in", "Rome", "near", "Acme", "Corp", "."]
+
+
+def ner(*args, expect=0):
+    result = subprocess.run(
+        [sys.executable, "-m", "ner.cli", *map(str, args)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == expect, result.stdout + result.stderr
+    return result
+
+
+def write_corpus(folder: Path, sentences: int = 60) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", sentences), ("val", 12)):
+        block = "".join(f"{w}\t{t}\n" for w, t in zip(WORDS, TAGS, strict=True))
+        (folder / f"{split}.conll").write_text("\n".join([block] * n))
+    (folder / "test.tokens").write_text("\n".join(["\n".join(WORDS) + "\n"] * 5))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    work = tmp_path_factory.mktemp("robust")
+    corpus = write_corpus(work / "corpus")
+    ner("create-dataset", corpus, work / "dataset")
+    ner("train-tokenizer", "--dataset", work / "dataset", "--output", work / "tok.json")
+    return work
+
+
+TRAIN = [
+    "--preset",
+    "seed-rnn",
+    "--no-progress",
+    "--set",
+    "model.embedding_dim=16",
+    "--set",
+    "model.hidden_dim=16",
+    "--set",
+    "train_and_eval.batch_size=4",
+    "--set",
+    "model.dropout=0.2",
+]
+
+
+def train(prepared, out, *extra, expect=0):
+    return ner(
+        "train",
+        "--dataset",
+        prepared / "dataset",
+        "--tokenizer",
+        prepared / "tok.json",
+        "--output",
+        out,
+        *TRAIN,
+        *extra,
+        expect=expect,
+    )
+
+
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({"train.conll": "a\tO\nb\tO\tX\n"}, "train.conll:2: expected 2 column(s)"),
+        ({"train.conll": "a\tB-PER\nb\tQ\n"}, "train.conll:2: tag 'Q' is not in the BIO scheme"),
+        ({"train.conll": b"a\tO\n\xff\tO\n"}, "train.conll:2: bytes that are not UTF-8"),
+        ({"train.conll": "a\nb\n"}, "the train split carries no tags"),
+        (
+            {"train.json": '{"text": [["a"]], "NER": [["O", "O"]], "index": [["0"]]}'},
+            'sentence 0: "NER" has 2 entries',
+        ),
+        ({"train.json": "[1, 2]"}, "not the notebook's JSON shape"),
+        ({"train.conll": ""}, "train.conll: file is empty"),
+    ],
+)
+def test_create_dataset_refuses_bad_input_and_writes_nothing(tmp_path, files, message):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, content in files.items():
+        (corpus / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = ner("create-dataset", corpus, tmp_path / "out" / "dataset", expect=2)
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_missing_folder_and_directory_as_file(tmp_path, prepared):
+    assert "no such directory" in ner("create-dataset", tmp_path / "nope", tmp_path / "o", expect=2).stderr
+    result = ner(
+        "predict", "--experiment", tmp_path, "--input", tmp_path, "--output", tmp_path / "o.conll", expect=2
+    )
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("model.hidden_dim=-3", "config key 'model.hidden_dim': -3 is below the minimum 1"),
+        ("model.colour=blue", "config key 'model.colour': unknown key"),
+        ("model.nonlinearity=sigmoid", "choose one of ['tanh', 'relu', 'prelu']"),
+        ("tokenizer.remove_frac=1.5", "config key 'tokenizer.remove_frac'"),
+        ("train_and_eval.batch_size=big", "expected int, got 'big'"),
+    ],
+)
+def test_bad_config_is_refused_before_any_work(prepared, tmp_path, override, message):
+    result = train(prepared, tmp_path / "run", "--set", override, expect=2)
+    assert message in result.stderr and not (tmp_path / "run").exists()
+
+
+def test_tokenizer_that_does_not_fit_the_model_is_refused(prepared, tmp_path):
+    run = tmp_path / "run"
+    train(prepared, run, "--set", "train_and_eval.num_epochs=1")
+    data = json.loads((run / "tokenizer.json").read_text())
+    data["token2id"]["brand-new-word"] = len(data["token2id"])
+    (run / "tokenizer.json").write_text(json.dumps(data))
+    result = ner(
+        "predict",
+        "--experiment",
+        run,
+        "--input",
+        prepared / "corpus" / "val.conll",
+        "--output",
+        tmp_path / "p.conll",
+        expect=2,
+    )
+    assert "embedding.embedding.weight has shape" in result.stderr and not (tmp_path / "p.conll").exists()
+
+
+def test_pickle_checkpoint_is_refused_by_predict_without_running(prepared, tmp_path):
+    run = tmp_path / "run"
+    train(prepared, run, "--set", "train_and_eval.num_epochs=1")
+    marker = tmp_path / "pwned"
+    payload = (
+        f"import torch, os\nclass P:\n    def __reduce__(self):\n        return (os.system, ('touch {marker}',))\n"
+        f"torch.save({{'epoch': 0, 'model_state_dict': P()}}, {str(run / 'checkpoints' / 'checkpoint_0.ckpt')!r})"
+    )
+    subprocess.run([sys.executable, "-c", payload], check=True)
+    result = ner(
+        "predict",
+        "--experiment",
+        run,
+        "--epoch",
+        0,
+        "--input",
+        prepared / "corpus" / "val.conll",
+        "--output",
+        tmp_path / "p.conll",
+        expect=2,
+    )
+    assert "needs pickle" in result.stderr and not marker.exists()
+
+
+def test_identical_runs_give_byte_identical_metrics(prepared, tmp_path):
+    for name in ("a", "b"):
+        train(prepared, tmp_path / name, "--set", "train_and_eval.num_epochs=2")
+    for name in ("train_metrics.jsonl", "val_metrics.jsonl", "best.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def final_state(run: Path) -> dict:
+    checkpoints = sorted((run / "checkpoints").iterdir(), key=lambda p: int(p.stem.split("_")[1]))
+    return load_torch(checkpoints[-1])["model_state_dict"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killed_run_resumes_to_the_same_weights(tmp_path, sig):
+    work = tmp_path
+    corpus = write_corpus(work / "corpus", sentences=1500)
+    ner("create-dataset", corpus, work / "dataset")
+    ner("train-tokenizer", "--dataset", work / "dataset", "--output", work / "tok.json")
+    epochs = ["--set", "train_and_eval.num_epochs=4"]
+    train(work, work / "straight", *epochs)
+    command = [
+        sys.executable,
+        "-m",
+        "ner.cli",
+        "train",
+        "--dataset",
+        work / "dataset",
+        "--tokenizer",
+        work / "tok.json",
+        "--output",
+        work / "killed",
+        *TRAIN,
+        *epochs,
+    ]
+    process = subprocess.Popen(
+        list(map(str, command)), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    checkpoint = work / "killed" / "checkpoints" / "checkpoint_1.ckpt"
+    deadline = time.time() + 120
+    while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "training finished before it could be interrupted"
+    time.sleep(0.3)
+    process.send_signal(sig)
+    process.wait(timeout=60)
+    assert not (work / "killed" / "checkpoints" / "checkpoint_3.ckpt").exists()
+    train(work, work / "killed", *epochs, "--resume")
+    straight, resumed = final_state(work / "straight"), final_state(work / "killed")
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+    for name in ("train_metrics.jsonl", "val_metrics.jsonl", "best.json"):
+        assert (work / "straight" / name).read_bytes() == (work / "killed" / name).read_bytes()
