@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= ../shared/data/wikineural-en
 ART ?= artefacts
-MIN_FREQ ?= 2
+MIN_FREQ ?= 1
 REMOVE_FRAC ?= 0.0
-FFNN_PRESET ?= seed-ffnn
-RNN_PRESET ?= seed-rnn
+FFNN_PRESET ?= window-ffnn
+RNN_PRESET ?= bilstm-crf
 
-.PHONY: setup demo test lint bench-speed clean
+.PHONY: setup setup-bench demo test lint bench-accuracy bench-speed clean
 
 setup: $(VENV)/.installed
 
@@ -31,12 +31,18 @@ demo: setup
 		--model ffnn=$(ART)/experiments/ffnn --model rnn=$(ART)/experiments/rnn
 	$(BIN)/ner report $(ART)/experiments/ffnn $(ART)/experiments/rnn
 
+setup-bench: setup
+	$(BIN)/pip install --quiet -e ".[test,bench]"
+
 test: setup
 	$(BIN)/python -m pytest -q
 
 lint: setup
 	$(BIN)/ruff check ner scripts tests benchmarks
 	$(BIN)/ruff format --check ner scripts tests benchmarks
+
+bench-accuracy: setup-bench
+	$(BIN)/python -m benchmarks.accuracy
 
 bench-speed: setup
 	$(BIN)/python -m benchmarks.speed

@@ -266,3 +266,26 @@ def test_notebook_scripts_and_loading_cells(corpus, tmp_path):
     )
     with zipfile.ZipFile(art / "milestone_submission.zip") as archive:
         assert "ner/trainers/trainer.py" in archive.namelist() and "net_ids.txt" in archive.namelist()
+
+
+def test_inspect_and_plots_from_the_terminal(trained, tmp_path):
+    result = ner(
+        "inspect",
+        "--experiment",
+        str(trained / "rnn"),
+        "--text",
+        "John lives in Paris",
+        "--labels",
+        "B-PER O O B-LOC",
+        "--activations",
+        str(tmp_path / "act.png"),
+    )
+    assert "is-unk?" in result.stdout and "Paris" in result.stdout
+    assert (tmp_path / "act.png").read_bytes()[:4] == b"\x89PNG"
+    ner("plot-data", "--dataset", str(trained / "dataset"), "--output-dir", str(tmp_path / "plots"))
+    assert {p.name for p in (tmp_path / "plots").iterdir()} == {"vocab_size.png", "sentence_lengths.png"}
+
+
+def test_report_compares_runs(trained):
+    result = ner("report", str(trained / "rnn"))
+    assert "entity F1 weighted" in result.stdout and "rnn" in result.stdout

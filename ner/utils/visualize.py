@@ -19,6 +19,7 @@ from torch import nn
 
 from ner.data_processing.constants import NER_DECODING_MAP
 from ner.data_processing.tokenizer import Tokenizer
+from ner.nn.models.rnn import RNN
 from ner.utils.console import console as default_console
 from ner.utils.io import atomic_write
 
@@ -111,14 +112,21 @@ def visualize_activations(
     def hook(_module: nn.Module, _inputs: tuple, output: torch.Tensor | tuple) -> None:
         captured.append((output[0] if isinstance(output, tuple) else output).detach())
 
+    # The fused kernel never calls the RNN's layers as modules: run the step-by-step form to hook them.
+    fused = [m for m in model.modules() if isinstance(m, RNN) and m.fused]
     handle = module.register_forward_hook(hook)
     try:
+        for rnn in fused:
+            rnn.fused = False
         preds = predict_sentence(tokenizer, model, tokens, id2label)
     finally:
         handle.remove()
+        for rnn in fused:
+            rnn.fused = True
     if not captured:
         raise ValueError("the module did not run in the model's forward pass")
-    activations = captured[-1].reshape(len(tokens), -1).float().cpu()
+    # One call over the sentence, or (step-by-step RNN layers) one call per token: rows are tokens.
+    activations = torch.cat([c.reshape(-1, c.shape[-1]) for c in captured]).float().cpu()
     if nonlinearity is not None:
         activations = nonlinearity(activations)
     figure = _activation_heatmap(activations.numpy(), tokens, preds, labels, module)
