@@ -20,7 +20,7 @@ from ner.cli import CONFIG_DIR, PRESET_DIR
 from ner.data_processing.dataset import label_set, load_dataset
 from ner.data_processing.readers import read_conll
 from ner.trainers.trainer import Trainer
-from ner.utils.config import TokenizerConfig, TrainConfig, load_config
+from ner.utils.config import TrainConfig, load_config
 from ner.utils.console import console
 from ner.workflows.corpus import create_dataset
 from ner.workflows.experiment import Experiment
@@ -53,8 +53,10 @@ def run_preset(corpus_name: str, preset: str, test_tokens: list[list[str]]) -> d
     base = OUT / corpus_name
     config = load_config(TrainConfig, [CONFIG_DIR / "train_model.yml", PRESET_DIR / f"{preset}.yml"])
     run_dir = base / preset
+    tokenizer_file = base / f"tokenizer-{preset}.json"
+    train_tokenizer(base / "dataset", tokenizer_file, config.tokenizer)
     start = time.perf_counter()
-    train_model(config, base / "dataset", base / "tokenizer.json", run_dir, overwrite=True, progress=False)
+    train_model(config, base / "dataset", tokenizer_file, run_dir, overwrite=True, progress=False)
     seconds = time.perf_counter() - start
     experiment = Experiment.open(run_dir)
     best = experiment.tracker.best()
@@ -102,10 +104,8 @@ def run_peer(corpus_name: str, peer_name: str, test_tokens: list[list[str]], lab
 
 
 def prepare(corpus_name: str) -> None:
-    """Dataset and tokenizer (min_freq 2) of a corpus, as `make demo` builds them."""
-    base = OUT / corpus_name
-    create_dataset(CORPORA[corpus_name], base / "dataset", "conll")
-    train_tokenizer(base / "dataset", base / "tokenizer.json", TokenizerConfig(min_freq=2))
+    """The dataset of a corpus (each preset then trains its tokenizer as its config says)."""
+    create_dataset(CORPORA[corpus_name], OUT / corpus_name / "dataset", "conll")
 
 
 def print_table(results: dict[str, dict[str, dict]]) -> None:

@@ -55,16 +55,12 @@ def cmd_create_dataset(args: argparse.Namespace) -> None:
 
 
 def cmd_train_tokenizer(args: argparse.Namespace) -> None:
-    from ner.utils.config import TokenizerConfig, load_config, parse_override
+    from ner.utils.config import TokenizerConfig, load_config, read_yaml
     from ner.workflows.training import train_tokenizer
 
-    overrides = [
-        parse_override(f"{k}={v}")
-        for k, v in (("min_freq", args.min_freq), ("remove_frac", args.remove_frac))
-        if v is not None
-    ]
-    if args.lowercase:
-        overrides.append({"lowercase": True})
+    overrides = [read_yaml(PRESET_DIR / f"{args.preset}.yml").get("tokenizer", {})] if args.preset else []
+    flags = {"min_freq": args.min_freq, "remove_frac": args.remove_frac, "lowercase": args.lowercase or None}
+    overrides.append({k: v for k, v in flags.items() if v is not None})
     config = load_config(TokenizerConfig, [args.config or CONFIG_DIR / "train_tokenizer.yml"], overrides)
     train_tokenizer(args.dataset, args.output, config)
 
@@ -172,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True)
     p.add_argument("--output", required=True, help="tokenizer JSON file to write")
     p.add_argument("--config", help="tokenizer YAML (default: the shipped train_tokenizer.yml)")
+    p.add_argument("--preset", choices=presets(), help="use the tokenizer settings of a model preset")
     p.add_argument("--min-freq", type=int)
     p.add_argument("--remove-frac", type=float)
     p.add_argument("--lowercase", action="store_true")

@@ -166,3 +166,19 @@ def test_word_dropout_only_in_training():
     assert model._drop_words(ids).tolist() == [[1, 1, 0]]
     model.eval()
     assert model._drop_words(ids).tolist() == [[2, 3, 0]]
+
+
+def test_char_cnn_matrix_product_equals_the_convolution():
+    from ner.nn.embeddings.char_cnn import CharCNN
+
+    torch.manual_seed(0)
+    cnn = CharCNN(char_dim=6, num_filters=5, kernel_size=3)
+    char_ids = torch.tensor(
+        [[[5, 6, 7, 0], [5, 6, 7, 0], [0, 0, 0, 0]], [[9, 0, 0, 0], [1, 2, 3, 4], [5, 6, 7, 0]]]
+    )
+    flat = char_ids.reshape(-1, 4)
+    conv = cnn.conv(cnn.embedding(flat).transpose(1, 2)).masked_fill((flat == 0).unsqueeze(1), float("-inf"))
+    expected = conv.max(dim=2).values
+    expected = torch.where(torch.isinf(expected), torch.zeros_like(expected), expected).reshape(2, 3, 5)
+    assert torch.allclose(cnn(char_ids), expected, atol=1e-6)
+    assert cnn(char_ids)[0, 2].abs().sum() == 0

@@ -216,3 +216,83 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, sig):
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
     for name in ("train_metrics.jsonl", "val_metrics.jsonl", "best.json"):
         assert (work / "straight" / name).read_bytes() == (work / "killed" / name).read_bytes()
+
+
+BAD_INPUTS = [
+    ("bad.conll", b"Anna\tB-PER\nlives\tO\tX\n", "bad.conll:2: expected 2 column(s)"),
+    ("bad.conll", b"Anna\tB-PER\nlives\tZ-FOO\n", "bad.conll:2: tag 'Z-FOO' is not in the BIO scheme"),
+    ("bad.conll", b"Anna\tB-PER\nl\xe9ves\tO\n", "bad.conll:2: bytes that are not UTF-8"),
+    ("bad.conll", b"", "bad.conll: file is empty"),
+    (
+        "bad.json",
+        b'{"text": [["a"]], "NER": [["O"]], "index": [["0", "1"]]}',
+        'sentence 0: "index" has 2 entries',
+    ),
+    ("bad.json", b'{"rows": []}', "not the notebook's JSON shape"),
+    ("bad.json", b'{"text": [["a"]],\n "index": [["0"]]', "bad.json:2: not valid JSON"),
+    ("missing.conll", None, "missing.conll: no such file"),
+]
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+@pytest.mark.parametrize("name, content, message", BAD_INPUTS)
+def test_bad_input_through_predict_and_evaluate(prepared, tmp_path, command, name, content, message):
+    run = prepared / "run-for-bad-input"
+    if not run.exists():
+        train(prepared, run, "--set", "train_and_eval.num_epochs=1")
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    out = tmp_path / "out"
+    out.mkdir()
+    extra = ["--output", out / "pred.conll"] if command == "predict" else ["--json", out / "metrics.json"]
+    result = ner(command, "--experiment", run, "--input", path, *extra, expect=2)
+    assert result.stderr.strip().startswith("error: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and list(out.iterdir()) == []
+
+
+def test_accepted_quirks_bom_crlf_labelled_test_and_orphan_inside(prepared, tmp_path):
+    run = prepared / "run-for-bad-input"
+    if not run.exists():
+        train(prepared, run, "--set", "train_and_eval.num_epochs=1")
+    path = tmp_path / "quirks.conll"
+    path.write_bytes(b"\xef\xbb\xbfAnna\tI-PER\r\nlives\tO\r\n\r\n\r\nRome\tB-LOC\r\n")
+    ner("predict", "--experiment", run, "--input", path, "--output", tmp_path / "p.conll")
+    assert [line.split("\t")[0] for line in (tmp_path / "p.conll").read_text().splitlines()] == [
+        "Anna",
+        "lives",
+        "",
+        "Rome",
+    ]
+    assert "entity_f1" in ner("evaluate", "--experiment", run, "--input", path).stdout
+
+
+def test_submission_script_refuses_a_pickle_checkpoint(prepared, tmp_path):
+    run = prepared / "run-for-bad-input"
+    if not run.exists():
+        train(prepared, run, "--set", "train_and_eval.num_epochs=1")
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.ckpt"
+    payload = (
+        f"import torch, os\nclass P:\n    def __reduce__(self):\n        return (os.system, ('touch {marker}',))\n"
+        f"torch.save({{'epoch': 0, 'model_state_dict': P()}}, {str(evil)!r})"
+    )
+    subprocess.run([sys.executable, "-c", payload], check=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scripts.make_submission",
+            f"--basepath-to-hf-dataset={prepared / 'dataset'}",
+            f"--tokenizer-filepath={run / 'tokenizer.json'}",
+            f"--basepath-to-store-submission={tmp_path / 'sub'}",
+            f"--rnn-config-path={run / 'config.json'}",
+            f"--pretrained-rnn-checkpoint-or-model-filepath={evil}",
+            "--leaderboard-submission",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2 and "needs pickle" in result.stderr
+    assert not marker.exists() and not (tmp_path / "sub" / "leaderboard_submission.zip").exists()

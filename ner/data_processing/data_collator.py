@@ -70,12 +70,8 @@ class DataCollator:
             for instance in data_instances
         ]
         width = max(1, max((len(w) for row in rows for w in row), default=1))
-        chars = torch.zeros((len(rows), length, width), dtype=torch.long)
-        for b, row in enumerate(rows):
-            for t, word in enumerate(row):
-                if word:
-                    chars[b, t, : len(word)] = torch.tensor(word)
-        return chars
+        flat = [word + [0] * (width - len(word)) for row in rows for word in row]
+        return torch.tensor(flat, dtype=torch.long).reshape(len(rows), length, width)
 
     def __call__(self, data_instances: list[dict]) -> dict[str, torch.Tensor]:
         """Batch of `input_ids`, `padding_mask` and, for labelled examples, `labels` (-100 at padding)."""

@@ -50,6 +50,7 @@ class NERPredictor(Module):
         labels: list[str] | None = None,
     ):
         super().__init__()
+        self.record_config(locals())
         if model not in MODEL_TYPES:
             raise ValueError(f"model must be one of {MODEL_TYPES}, got {model!r}")
         if decoder not in DECODERS:
@@ -57,29 +58,6 @@ class NERPredictor(Module):
         labels = list(labels) if labels is not None else (list(DEFAULT_LABELS) if output_dim == 9 else None)
         if decoder == "crf" and (labels is None or len(labels) != output_dim):
             raise ValueError("a CRF decoder needs `labels`, one per output dimension")
-        self.config = {
-            "model": model,
-            "vocab_size": vocab_size,
-            "embedding_dim": embedding_dim,
-            "padding_idx": padding_idx,
-            "hidden_dim": hidden_dim,
-            "output_dim": output_dim,
-            "num_layers": num_layers,
-            "bias": bias,
-            "nonlinearity": nonlinearity,
-            "fused": fused,
-            "window": window,
-            "cell": cell,
-            "bidirectional": bidirectional,
-            "dropout": dropout,
-            "char_filters": char_filters,
-            "char_dim": char_dim,
-            "char_kernel_size": char_kernel_size,
-            "word_dropout": word_dropout,
-            "unk_idx": unk_idx,
-            "decoder": decoder,
-            "labels": labels,
-        }
         self.padding_idx, self.unk_idx, self.word_dropout = padding_idx, unk_idx, word_dropout
         self.embedding = TokenEmbedding(vocab_size, embedding_dim, padding_idx)
         self.char_encoder = CharCNN(char_dim, char_filters, char_kernel_size) if char_filters > 0 else None

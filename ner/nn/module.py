@@ -34,6 +34,10 @@ class Module(nn.Module):
         self.config = {}
         self._hook_handles: dict[str, torch.utils.hooks.RemovableHandle] = {}
 
+    def record_config(self, arguments: dict) -> None:
+        """Keep the constructor's arguments (pass `locals()` first thing) so the module can be rebuilt."""
+        self.config = {k: v for k, v in arguments.items() if k not in ("self", "__class__")}
+
     @staticmethod
     def init_weights(module: nn.Module) -> None:
         """Xavier-normal weights and zero biases for Linear and Embedding layers, zero padding row."""

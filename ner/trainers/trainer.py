@@ -330,7 +330,7 @@ class Trainer:
         return self
 
     @staticmethod
-    @torch.no_grad()
+    @torch.inference_mode()
     def predict(
         examples: list[dict],
         data_collator: DataCollator,

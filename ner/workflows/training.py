@@ -113,9 +113,9 @@ def train_model(
         else:
             model.load_weights(read_weights(init_from), str(init_from))
     run = config.train_and_eval
-    trainer.train_and_eval(
-        run.batch_size, run.num_epochs, run.checkpoint_every, run.num_workers, run.patience
-    )
+    # Resuming finishes the planned epochs; starting from another run's checkpoint trains num_epochs more.
+    num_epochs = run.num_epochs if last_epoch is not None else trainer.start_epoch + run.num_epochs
+    trainer.train_and_eval(run.batch_size, num_epochs, run.checkpoint_every, run.num_workers, run.patience)
     best = tracker.best()
     if best is not None:
         log.print(f"best epoch {best['epoch']}: val entity_f1 {best['value']:.4f}  ->  {tracker.run_dir}")

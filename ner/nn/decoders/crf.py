@@ -42,7 +42,7 @@ class CRF(Module):
 
     def __init__(self, labels: list[str]):
         super().__init__()
-        self.config = {"labels": list(labels)}
+        self.record_config(locals())
         size = len(labels)
         self.transitions = nn.Parameter(torch.zeros(size, size))
         self.start_transitions = nn.Parameter(torch.zeros(size))

@@ -1,6 +1,7 @@
 """Character features: a CNN over each word's UTF-8 bytes, max-pooled into one vector per word."""
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ner.nn.module import Module
@@ -18,7 +19,10 @@ class CharCNN(Module):
 
     def __init__(self, char_dim: int = 32, num_filters: int = 64, kernel_size: int = 3):
         super().__init__()
-        self.config = {"char_dim": char_dim, "num_filters": num_filters, "kernel_size": kernel_size}
+        self.record_config(locals())
+        if kernel_size % 2 == 0:
+            raise ValueError(f"char_kernel_size must be odd (a centred window), got {kernel_size}")
+        self.kernel_size = kernel_size
         self.embedding = nn.Embedding(NUM_BYTES, char_dim, padding_idx=0)
         self.conv = nn.Conv1d(char_dim, num_filters, kernel_size, padding=kernel_size // 2)
         self.apply(self.init_weights)
@@ -26,9 +30,18 @@ class CharCNN(Module):
     def forward(self, char_ids: torch.Tensor) -> torch.Tensor:
         """(batch, length, chars) byte ids -> (batch, length, num_filters) word features."""
         batch, length, chars = char_ids.shape
-        flat = char_ids.reshape(batch * length, chars)
-        features = self.conv(self.embedding(flat).transpose(1, 2))
-        features = features.masked_fill((flat == 0).unsqueeze(1), float("-inf"))
-        pooled = features.max(dim=2).values
-        pooled = torch.where(torch.isinf(pooled), torch.zeros_like(pooled), pooled)
-        return pooled.reshape(batch, length, -1)
+        # Each distinct word (and the all-padding row) is encoded once, then copied to its positions.
+        words, positions = torch.unique(char_ids.reshape(batch * length, chars), dim=0, return_inverse=True)
+        return self.encode_words(words)[positions].reshape(batch, length, -1)
+
+    def encode_words(self, words: torch.Tensor) -> torch.Tensor:
+        """(words, chars) byte ids -> (words, num_filters): the convolution as one matrix product."""
+        count, chars = words.shape
+        half = self.kernel_size // 2
+        embedded = F.pad(self.embedding(words), (0, 0, half, half))
+        windows = embedded.unfold(1, self.kernel_size, 1).reshape(count, chars, -1)
+        weight = self.conv.weight.reshape(self.conv.out_channels, -1)
+        features = F.linear(windows, weight, self.conv.bias)
+        features = features.masked_fill((words == 0).unsqueeze(-1), float("-inf"))
+        pooled = features.max(dim=1).values
+        return torch.where(torch.isinf(pooled), torch.zeros_like(pooled), pooled)

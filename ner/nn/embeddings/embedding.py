@@ -11,7 +11,7 @@ class TokenEmbedding(Module):
 
     def __init__(self, vocab_size: int, embedding_dim: int, padding_idx: int | None = None):
         super().__init__()
-        self.config = {"vocab_size": vocab_size, "embedding_dim": embedding_dim, "padding_idx": padding_idx}
+        self.record_config(locals())
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
         self.apply(self.init_weights)
 

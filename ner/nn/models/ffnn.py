@@ -32,18 +32,11 @@ class FFNN(Module):
         dropout: float = 0.0,
     ):
         super().__init__()
+        self.record_config(locals())
         if num_layers < 1:
             raise ValueError(f"num_layers must be at least 1, got {num_layers}")
         if window < 0:
             raise ValueError(f"window must not be negative, got {window}")
-        self.config = {
-            "embedding_dim": embedding_dim,
-            "hidden_dim": hidden_dim,
-            "output_dim": output_dim,
-            "num_layers": num_layers,
-            "window": window,
-            "dropout": dropout,
-        }
         self.window = window
         self.input_hidden = nn.Linear(embedding_dim * (2 * window + 1), hidden_dim)
         self.hidden_layers = nn.ModuleList(nn.Linear(hidden_dim, hidden_dim) for _ in range(num_layers - 1))

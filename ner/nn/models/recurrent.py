@@ -25,18 +25,9 @@ class RecurrentTagger(Module):
         nonlinearity: str = "tanh",
     ):
         super().__init__()
+        self.record_config(locals())
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
-        self.config = {
-            "embedding_dim": embedding_dim,
-            "hidden_dim": hidden_dim,
-            "output_dim": output_dim,
-            "num_layers": num_layers,
-            "cell": cell,
-            "bidirectional": bidirectional,
-            "dropout": dropout,
-            "nonlinearity": nonlinearity,
-        }
         extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
         self.encoder = CELLS[cell](
             embedding_dim,
@@ -57,11 +48,14 @@ class RecurrentTagger(Module):
         if padding_mask is None:
             padding_mask = torch.zeros(batch, length, dtype=torch.long, device=embeddings.device)
         real = padding_mask == 0
-        order = torch.argsort((~real).to(torch.int8), dim=1, stable=True)
-        aligned = embeddings.gather(1, order.unsqueeze(-1).expand_as(embeddings))
+        right_padded = bool((real == real.cummin(dim=1).values).all())
+        order = None if right_padded else torch.argsort((~real).to(torch.int8), dim=1, stable=True)
+        if order is not None:
+            embeddings = embeddings.gather(1, order.unsqueeze(-1).expand_as(embeddings))
         lengths = real.sum(dim=1).clamp(min=1).cpu()
-        packed = pack_padded_sequence(aligned, lengths, batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(embeddings, lengths, batch_first=True, enforce_sorted=False)
         hidden, _ = self.encoder(packed)
         hidden, _ = pad_packed_sequence(hidden, batch_first=True, total_length=length)
-        restored = torch.zeros_like(hidden).scatter(1, order.unsqueeze(-1).expand_as(hidden), hidden)
-        return self.hidden_output(self.dropout(restored))
+        if order is not None:
+            hidden = torch.zeros_like(hidden).scatter(1, order.unsqueeze(-1).expand_as(hidden), hidden)
+        return self.hidden_output(self.dropout(hidden))

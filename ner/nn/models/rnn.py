@@ -27,21 +27,13 @@ class RNN(Module):
         fused: bool = True,
     ):
         super().__init__()
+        self.record_config(locals())
         if num_layers < 1:
             raise ValueError(f"num_layers must be at least 1, got {num_layers}")
         if nonlinearity not in self.nonlinearity_dict:
             raise ValueError(
                 f"nonlinearity must be one of {sorted(self.nonlinearity_dict)}, got {nonlinearity!r}"
             )
-        self.config = {
-            "embedding_dim": embedding_dim,
-            "hidden_dim": hidden_dim,
-            "output_dim": output_dim,
-            "num_layers": num_layers,
-            "bias": bias,
-            "nonlinearity": nonlinearity,
-            "fused": fused,
-        }
         self.hidden_dim, self.num_layers, self.nonlinearity = hidden_dim, num_layers, nonlinearity
         self.fused = fused
         self.nonlinear = self.nonlinearity_dict[nonlinearity]()
