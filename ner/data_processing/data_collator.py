@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ner.data_processing.constants import LABEL_IGNORE_IDX, NER_ENCODING_MAP, PAD_NER_TAG
 from ner.data_processing.tokenizer import Tokenizer
-from ner.nn.embeddings.char_cnn import word_bytes
 
 
 class DataCollator:
@@ -64,14 +64,19 @@ class DataCollator:
         return values + padding if self.padding_side == "right" else padding + values
 
     def _char_ids(self, data_instances: list[dict], length: int) -> torch.Tensor:
-        """(batch, length, chars) UTF-8 byte ids of each token, 0 at padding."""
+        """(batch, length, chars) ids of each token's first UTF-8 bytes (byte b is b + 1), 0 at padding."""
+        limit = self.char_max_length
         rows = [
-            self._fit([word_bytes(t, self.char_max_length) for t in instance[self.text_colname]], length, [])
+            self._fit([token.encode("utf-8")[:limit] for token in instance[self.text_colname]], length, b"")
             for instance in data_instances
         ]
-        width = max(1, max((len(w) for row in rows for w in row), default=1))
-        flat = [word + [0] * (width - len(word)) for row in rows for word in row]
-        return torch.tensor(flat, dtype=torch.long).reshape(len(rows), length, width)
+        width = max(1, max((len(word) for row in rows for word in row), default=1))
+        # 0xFF never occurs in UTF-8, so it marks the padding in one flat buffer.
+        flat = np.frombuffer(
+            b"".join(word.ljust(width, b"\xff") for row in rows for word in row), dtype=np.uint8
+        )
+        ids = torch.from_numpy(np.where(flat == 0xFF, 0, flat.astype(np.int64) + 1))
+        return ids.reshape(len(rows), length, width)
 
     def __call__(self, data_instances: list[dict]) -> dict[str, torch.Tensor]:
         """Batch of `input_ids`, `padding_mask` and, for labelled examples, `labels` (-100 at padding)."""

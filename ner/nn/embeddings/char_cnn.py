@@ -9,11 +9,6 @@ from ner.nn.module import Module
 NUM_BYTES = 257  # 0 is padding, byte b is b + 1
 
 
-def word_bytes(word: str, max_chars: int) -> list[int]:
-    """Byte ids (1..256) of a word's first `max_chars` UTF-8 bytes."""
-    return [b + 1 for b in word.encode("utf-8")[:max_chars]]
-
-
 class CharCNN(Module):
     """Embeds bytes, convolves over each word and max-pools, giving (batch, length, num_filters)."""
 
