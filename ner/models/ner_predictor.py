@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ner.data_processing.constants import DEFAULT_LABELS
+from ner.data_processing.constants import DEFAULT_LABELS, LABEL_IGNORE_IDX
 from ner.nn.decoders.crf import CRF
 from ner.nn.embeddings.char_cnn import CharCNN
 from ner.nn.embeddings.embedding import TokenEmbedding
@@ -108,7 +108,7 @@ class NERPredictor(Module):
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
         """The CRF's negative log-likelihood per token."""
-        mask = labels != -100
+        mask = labels != LABEL_IGNORE_IDX
         return self.crf.nll(logits, labels, mask) / mask.sum().clamp(min=1)
 
     @torch.no_grad()

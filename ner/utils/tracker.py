@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+from ner.data_processing.readers import read_json_file
 from ner.utils.io import append_json_line, atomic_write_json, atomic_write_text, read_json_lines
 
 BEST_METRIC = "entity_f1"
@@ -61,8 +62,6 @@ class ExperimentTracker:
         atomic_write_json(self.config_path, config)
 
     def load_config(self) -> dict:
-        from ner.data_processing.readers import read_json_file
-
         return read_json_file(self.config_path)
 
     def log_metrics(self, split: str, epoch: int, metrics: dict[str, float]) -> None:
@@ -92,8 +91,6 @@ class ExperimentTracker:
         """The best epoch so far and its validation metrics, if any."""
         if not self.best_path.exists():
             return None
-        from ner.data_processing.readers import read_json_file
-
         return read_json_file(self.best_path)
 
     def save_best(self, epoch: int, metrics: dict[str, float]) -> None:
