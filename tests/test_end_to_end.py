@@ -11,9 +11,14 @@ import torch
 import yaml
 
 from ner.data_processing.constants import NER_ENCODING_MAP
+from ner.data_processing.readers import read_file
 from ner.data_processing.tokenizer import Tokenizer
+from ner.models.document_consistency import majority_types, phrase
 from ner.models.ner_predictor import NERPredictor
-from tests.conftest import WIKINEURAL, require_data
+from ner.utils.spans import tag_spans
+from ner.workflows.experiment import Experiment
+from ner.workflows.prediction import predict_tags
+from tests.conftest import CONLL, WIKINEURAL, require_data
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[1]
@@ -289,3 +294,31 @@ def test_inspect_and_plots_from_the_terminal(trained, tmp_path):
 def test_report_compares_runs(trained):
     result = ner("report", str(trained / "rnn"))
     assert "entity F1 weighted" in result.stdout and "rnn" in result.stdout
+
+
+def test_document_consistency_gives_each_phrase_one_type_per_document(trained, tmp_path):
+    """Trained on WikiNEuRal, tagging CoNLL-2003 news stories: mentions within a story agree."""
+    require_data(CONLL)
+    lines = (CONLL / "val.conll").read_text().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("-DOCSTART-")]
+    (tmp_path / "stories.conll").write_text("\n".join(lines[: starts[5]]) + "\n")
+    experiment = Experiment.open(trained / "rnn")
+    data = read_file(tmp_path / "stories.conll")
+    plain = predict_tags(experiment, data)
+    experiment.config.predict.document_consistency = True
+    harmonized = predict_tags(experiment, data)
+    assert {s.document for s in data.sentences} == set(range(6))
+    for document in range(6):
+        members = [i for i, s in enumerate(data.sentences) if s.document == document]
+        winners = majority_types([data.sentences[i].tokens for i in members], [plain[i] for i in members])
+        for i in members:
+            for entity_type, start, end in tag_spans(harmonized[i]):
+                key = phrase(data.sentences[i].tokens[start : end + 1])
+                assert winners.get(key, entity_type) == entity_type
+    changed = [
+        (p, h)
+        for s, p_tags, h_tags in zip(data.sentences, plain, harmonized, strict=True)
+        for p, h in zip(p_tags, h_tags, strict=True)
+        if p != h
+    ]
+    assert all(h != "O" for _, h in changed)

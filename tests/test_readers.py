@@ -25,6 +25,17 @@ def test_conll_reads_sentences_tags_and_global_index(tmp_path):
     assert result.labelled
 
 
+def test_conll_documents_are_numbered_by_docstart_lines(tmp_path):
+    content = "A\tO\n\n-DOCSTART- O\n\nB\tO\n\nC\tO\n-DOCSTART- O\n-DOCSTART- O\nD\tO\n"
+    result = read_conll(write(tmp_path, "a.conll", content))
+    assert [s.document for s in result.sentences] == [0, 1, 1, 2]
+    assert [s.line for s in result.sentences] == [1, 5, 7, 10]
+    result = read_conll(write(tmp_path, "b.conll", "-DOCSTART- O\n\nA\tO\n\nB\tO\n"))
+    assert [s.document for s in result.sentences] == [0, 0]
+    result = read_conll(write(tmp_path, "c.conll", "A\tO\n\nB\tO\n"))
+    assert [s.document for s in result.sentences] == [None, None]
+
+
 def test_conll_tag_is_the_last_column(tmp_path):
     path = write(tmp_path, "a.conll", "EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n")
     assert read_conll(path).sentences[0].tags == ["B-ORG", "O"]

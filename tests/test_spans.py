@@ -1,7 +1,9 @@
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ner.data_processing.constants import NER_ENCODING_MAP
+from ner.utils.spans import tag_spans
 from ner.utils.utils import get_named_entity_spans
 
 E = NER_ENCODING_MAP
@@ -75,3 +77,13 @@ def non_overlapping_spans(draw):
 def test_spans_tags_spans_roundtrip(case):
     length, spans = case
     assert get_named_entity_spans(ids(*spans_to_tags(length, spans))) == spans
+
+
+def test_tag_spans_are_typed_ordered_and_inclusive():
+    tags = ["B-PER", "I-PER", "O", "I-LOC", "B-LOC", "B-ORG", "I-ORG"]
+    assert tag_spans(tags) == [("PER", 0, 1), ("LOC", 4, 4), ("ORG", 5, 6)]
+
+
+def test_token_idxs_must_match_the_tags_in_length():
+    with pytest.raises(ValueError, match="differ in length"):
+        get_named_entity_spans([0, 0], [0])

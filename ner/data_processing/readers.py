@@ -16,12 +16,15 @@ FORMATS = ("json", "conll", "text")
 
 @dataclass
 class Sentence:
-    """One sentence: its tokens, their tags (None for unlabelled data) and global token indices."""
+    """One sentence: its tokens, their tags (None for unlabelled data), global token indices, its
+    first line and its document (counted from 0, -DOCSTART- lines between documents; None where a
+    file has no -DOCSTART- line)."""
 
     tokens: list[str]
     tags: list[str] | None
     index: list[str]
     line: int | None = None
+    document: int | None = None
 
 
 @dataclass
@@ -132,13 +135,14 @@ def read_conll(path: str | Path, max_length: int | None = None) -> ReadResult:
     tokens: list[str] = []
     tags: list[str] = []
     start_line = 1
+    document, documented = 0, False
 
     def close_sentence() -> None:
         if tokens:
             first = len(result.sentences) and int(result.sentences[-1].index[-1]) + 1
             index = [str(first + i) for i in range(len(tokens))]
             labels = list(tags) if num_columns and num_columns > 1 else None
-            result.sentences.append(Sentence(list(tokens), labels, index, start_line))
+            result.sentences.append(Sentence(list(tokens), labels, index, start_line, document))
         tokens.clear()
         tags.clear()
 
@@ -150,6 +154,9 @@ def read_conll(path: str | Path, max_length: int | None = None) -> ReadResult:
             continue
         if columns[0] == DOCSTART:
             close_sentence()
+            documented = True
+            if result.sentences and result.sentences[-1].document == document:
+                document += 1
             start_line = number + 1
             continue
         if num_columns is None:
@@ -169,6 +176,9 @@ def read_conll(path: str | Path, max_length: int | None = None) -> ReadResult:
     close_sentence()
     if not result.sentences:
         raise DataFormatError(path, None, "no sentences found")
+    if not documented:
+        for sentence in result.sentences:
+            sentence.document = None
     return finish(result, max_length)
 
 

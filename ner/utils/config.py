@@ -93,6 +93,13 @@ class TrainAndEvalConfig:
 
 
 @dataclass
+class PredictConfig:
+    """How predicted tags are post-processed."""
+
+    document_consistency: bool = option(False)
+
+
+@dataclass
 class TokenizerConfig:
     """How the tokenizer is trained."""
 
@@ -114,6 +121,7 @@ class TrainConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     train_and_eval: TrainAndEvalConfig = field(default_factory=TrainAndEvalConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    predict: PredictConfig = field(default_factory=PredictConfig)
     labels: list[str] = option([])
 
     def to_dict(self) -> dict:

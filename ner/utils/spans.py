@@ -28,18 +28,31 @@ def get_named_entity_spans(
     id2label = NER_DECODING_MAP if id2label is None else id2label
     spans: dict[str, list[tuple[int, int]]] = {t: [] for t in DEFAULT_ENTITY_TYPES}
     positions = list(range(len(encoded_ner_ids))) if token_idxs is None else [int(i) for i in token_idxs]
+    if len(positions) != len(encoded_ner_ids):
+        raise ValueError("token_idxs and encoded_ner_ids differ in length")
+    tags = [id2label.get(int(tag_id), "O") for tag_id in encoded_ner_ids]
+    for entity_type, start, end in tag_spans(tags):
+        spans.setdefault(entity_type, []).append((positions[start], positions[end]))
+    return spans
+
+
+def tag_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(type, start, end) of each entity in a BIO tag sequence, end inclusive, in order.
+
+    An entity is a B- tag and the directly following I- tags of its type; an I- tag that does not
+    continue an entity of its own type starts none.
+    """
+    spans: list[tuple[str, int, int]] = []
     current: str | None = None
-    start = end = 0
-    for position, tag_id in zip(positions, encoded_ner_ids, strict=True):
-        tag = id2label.get(int(tag_id), "O")
+    start = 0
+    for position, tag in enumerate(tags):
         if tag.startswith("I-") and current == tag[2:]:
-            end = position
             continue
         if current is not None:
-            spans.setdefault(current, []).append((start, end))
+            spans.append((current, start, position - 1))
             current = None
         if tag.startswith("B-"):
-            current, start, end = tag[2:], position, position
+            current, start = tag[2:], position
     if current is not None:
-        spans.setdefault(current, []).append((start, end))
+        spans.append((current, start, len(tags) - 1))
     return spans

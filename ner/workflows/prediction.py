@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.table import Table
 
 from ner.data_processing.readers import ReadResult, read_file
+from ner.models.document_consistency import harmonize_documents
 from ner.trainers.trainer import Trainer
 from ner.utils.console import console, log
 from ner.utils.errors import DataFormatError
@@ -18,14 +19,18 @@ from ner.workflows.experiment import Experiment
 def predict_tags(
     experiment: Experiment, data: ReadResult, epoch: int | None = None, batch_size: int = 256
 ) -> list[list[str]]:
-    """Predicted tags of every sentence of `data`."""
+    """Predicted tags of every sentence of `data`, made consistent within documents if the run says so."""
     collator = experiment.collator()
     examples = [{collator.text_colname: s.tokens} for s in data.sentences]
     ids = Trainer.predict(
         examples, collator, experiment.model(epoch), batch_size, experiment.config.trainer.device
     )
     id2label = experiment.id2label
-    return [[id2label[i] for i in seq] for seq in ids]
+    tags = [[id2label[i] for i in seq] for seq in ids]
+    if experiment.config.predict.document_consistency:
+        documents = [s.document for s in data.sentences]
+        tags = harmonize_documents([s.tokens for s in data.sentences], tags, documents)
+    return tags
 
 
 def report_reading(data: ReadResult) -> None:
