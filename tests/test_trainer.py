@@ -107,3 +107,28 @@ def test_bucketed_batches_cover_every_example_once():
     batches = bucketed_batches(examples, "text", 8, torch.Generator().manual_seed(0), True)
     assert sorted(i for b in batches for i in b) == list(range(103))
     assert all(len(b) <= 8 for b in batches)
+
+
+@pytest.mark.parametrize("decoder", ["softmax", "crf"])
+def test_an_ensemble_trains_with_the_trainers_class_weights(data, decoder):
+    dataset, tokenizer, collator = data
+    torch.manual_seed(0)
+    model = NERPredictor(
+        tokenizer.vocab_size, 8, tokenizer.pad_id, 8, 9, model="rnn", cell="gru", decoder=decoder, members=2
+    )
+    trainer = Trainer(
+        model,
+        AdamW(model.parameters(), lr=0.05),
+        collator,
+        dataset,
+        dataset,
+        use_class_weights=True,
+        progress=False,
+    )
+    seen = []
+    original = model.members[0].loss
+    model.members[0].loss = lambda *args: seen.append(args[-1]) or original(*args)
+    history = trainer.train_and_eval(batch_size=4, num_epochs=6)
+    assert seen[0] is trainer.loss_fn and torch.equal(seen[0].weight, trainer.class_weights)
+    assert history[-1]["val"]["entity_f1"] == 1.0
+    assert Trainer.predict([{"text": ["Anna", "Smith"]}], collator, model) == [[3, 4]]

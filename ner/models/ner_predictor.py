@@ -13,6 +13,7 @@ from ner.nn.models.ffnn import FFNN
 from ner.nn.models.recurrent import RecurrentTagger
 from ner.nn.models.rnn import RNN
 from ner.nn.module import Module
+from ner.utils.metrics import compute_loss
 
 MODEL_TYPES = ("ffnn", "rnn")
 DECODERS = ("softmax", "crf")
@@ -23,6 +24,8 @@ class NERPredictor(Module):
 
     With the defaults it is the notebook's model: `model="rnn"` is then the notebook's step-by-step RNN.
     `cell` lstm/gru, `bidirectional` or `dropout` select PyTorch's packed recurrent kernels instead.
+    `members > 1` makes an ensemble of that many independently initialised taggers of this
+    architecture: each is trained on its own loss, and their scores are averaged to decode.
     """
 
     def __init__(
@@ -48,9 +51,17 @@ class NERPredictor(Module):
         unk_idx: int = 1,
         decoder: str = "softmax",
         labels: list[str] | None = None,
+        members: int = 1,
     ):
         super().__init__()
         self.record_config(locals())
+        if members < 1:
+            raise ValueError(f"members must be at least 1, got {members}")
+        self.members: nn.ModuleList | None = None
+        if members > 1:
+            single = {k: v for k, v in self.config.items() if k != "members"}
+            self.members = nn.ModuleList(NERPredictor(**single) for _ in range(members))
+            return
         if model not in MODEL_TYPES:
             raise ValueError(f"model must be one of {MODEL_TYPES}, got {model!r}")
         if decoder not in DECODERS:
@@ -76,12 +87,14 @@ class NERPredictor(Module):
     @property
     def uses_chars(self) -> bool:
         """Whether the model reads character ids."""
+        if self.members is not None:
+            return self.members[0].uses_chars
         return self.char_encoder is not None
 
     @property
     def has_own_loss(self) -> bool:
-        """Whether training uses the model's `loss` (a CRF) rather than cross-entropy."""
-        return self.crf is not None
+        """Whether training uses the model's `loss` (a CRF's or an ensemble's) rather than the Trainer's."""
+        return self.members is not None or self.crf is not None
 
     def _drop_words(self, input_ids: torch.Tensor) -> torch.Tensor:
         """In training, replace a `word_dropout` fraction of real tokens by the unknown token."""
@@ -98,7 +111,10 @@ class NERPredictor(Module):
         padding_mask: torch.Tensor | None = None,
         char_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """(batch, length) token ids -> (batch, length, output_dim) tag scores."""
+        """(batch, length) token ids -> (batch, length, output_dim) tag scores, stacked as
+        (members, batch, length, output_dim) for an ensemble."""
+        if self.members is not None:
+            return torch.stack([member(input_ids, padding_mask, char_ids) for member in self.members])
         embeddings = self.embedding(self._drop_words(input_ids))
         if self.char_encoder is not None:
             if char_ids is None:
@@ -106,14 +122,36 @@ class NERPredictor(Module):
             embeddings = torch.cat([embeddings, self.char_encoder(char_ids)], dim=-1)
         return self.model(self.input_dropout(embeddings), padding_mask)
 
-    def loss(self, logits: torch.Tensor, labels: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
-        """The CRF's negative log-likelihood per token."""
-        mask = labels != LABEL_IGNORE_IDX
-        return self.crf.nll(logits, labels, mask) / mask.sum().clamp(min=1)
+    def loss(
+        self,
+        logits: torch.Tensor,
+        labels: torch.Tensor,
+        padding_mask: torch.Tensor,
+        token_loss: nn.Module | None = None,
+    ) -> torch.Tensor:
+        """Loss per token: the CRF's negative log-likelihood, else `token_loss` (plain cross-entropy by
+        default); an ensemble's is the mean of its members'."""
+        if self.members is not None:
+            losses = [
+                m.loss(x, labels, padding_mask, token_loss) for m, x in zip(self.members, logits, strict=True)
+            ]
+            return torch.stack(losses).mean()
+        if self.crf is not None:
+            mask = labels != LABEL_IGNORE_IDX
+            return self.crf.nll(logits, labels, mask) / mask.sum().clamp(min=1)
+        token_loss = token_loss or nn.CrossEntropyLoss(ignore_index=LABEL_IGNORE_IDX)
+        return compute_loss(token_loss, logits, labels)
 
     @torch.no_grad()
     def decode(self, logits: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
-        """Tag ids: Viterbi under the CRF, else the arg-max."""
+        """Tag ids: Viterbi under the CRF, else the arg-max; an ensemble decodes its members' mean scores
+        (log-probabilities for softmax members) under their mean CRF."""
+        if self.members is not None:
+            first = self.members[0]
+            if first.crf is not None:
+                crf = CRF.average([m.crf for m in self.members])
+                return crf.viterbi(logits.mean(dim=0), padding_mask == 0)
+            return logits.log_softmax(dim=-1).mean(dim=0).argmax(dim=-1)
         if self.crf is not None:
             return self.crf.viterbi(logits, padding_mask == 0)
         return logits.argmax(dim=-1)

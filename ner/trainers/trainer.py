@@ -169,9 +169,9 @@ class Trainer:
         return {k: v.to(self.device) for k, v in batch.items()}
 
     def _batch_loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Loss of a batch: the model's own (a CRF's) when it has one, else cross-entropy."""
+        """Loss of a batch: the model's own (a CRF's, an ensemble's) when it has one, else cross-entropy."""
         if getattr(self.model, "has_own_loss", False):
-            return self.model.loss(logits, batch["labels"], batch["padding_mask"])
+            return self.model.loss(logits, batch["labels"], batch["padding_mask"], self.loss_fn)
         return compute_loss(self.loss_fn, logits, batch["labels"])
 
     def _run_epoch(self, data_loader: DataLoader, train: bool, description: str) -> dict[str, float]:

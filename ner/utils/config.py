@@ -58,6 +58,7 @@ class ModelConfig:
     char_kernel_size: int = option(3, minimum=1)
     word_dropout: float = option(0.0, minimum=0.0, below=1.0)
     decoder: str = option("softmax", choices=("softmax", "crf"))
+    members: int = option(1, minimum=1)
 
 
 @dataclass

@@ -52,6 +52,16 @@ class CRF(Module):
         self.register_buffer("start_penalty", (~start).float() * FORBIDDEN, persistent=False)
         self.register_buffer("begin_of", begin_tags(list(labels)), persistent=False)
 
+    @classmethod
+    def average(cls, crfs: list[CRF]) -> CRF:
+        """A CRF whose scores are the mean of `crfs`': with mean emissions, Viterbi then finds the path
+        of highest mean score over the members."""
+        averaged = cls(crfs[0].config["labels"]).to(crfs[0].transitions.device)
+        with torch.no_grad():
+            for name in ("transitions", "start_transitions", "end_transitions"):
+                getattr(averaged, name).copy_(torch.stack([getattr(c, name) for c in crfs]).mean(dim=0))
+        return averaged
+
     def _scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Transition, start and end scores with the constraints applied."""
         return (
