@@ -86,14 +86,14 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_predict(args: argparse.Namespace) -> None:
     from ner.workflows.prediction import predict_file
 
-    predict_file(args.experiment, args.input, args.output, args.format, args.epoch)
+    predict_file(args.experiment, args.input, args.output, args.format, args.epoch, args.document_consistency)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from ner.utils.io import atomic_write_json
     from ner.workflows.prediction import evaluate_file
 
-    result = evaluate_file(args.experiment, args.input, args.format, args.epoch)
+    result = evaluate_file(args.experiment, args.input, args.format, args.epoch, args.document_consistency)
     if args.json:
         atomic_write_json(args.json, result)
 
@@ -200,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--input", required=True)
         p.add_argument("--format", choices=("auto", "json", "conll", "text"), default="auto")
         p.add_argument("--epoch", type=int, help="use this epoch's checkpoint instead of the best model")
+        p.add_argument(
+            "--document-consistency",
+            action=argparse.BooleanOptionalAction,
+            help="one type per entity phrase within each -DOCSTART- document (default: the run's "
+            "predict.document_consistency)",
+        )
         if name == "predict":
             p.add_argument("--output", required=True, help="CoNLL file to write: token TAB tag")
         else:

@@ -305,8 +305,21 @@ def test_document_consistency_gives_each_phrase_one_type_per_document(trained, t
     experiment = Experiment.open(trained / "rnn")
     data = read_file(tmp_path / "stories.conll")
     plain = predict_tags(experiment, data)
-    experiment.config.predict.document_consistency = True
-    harmonized = predict_tags(experiment, data)
+    harmonized = predict_tags(experiment, data, document_consistency=True)
+    out = tmp_path / "tagged.conll"
+    ner(
+        "predict",
+        "--experiment",
+        str(trained / "rnn"),
+        "--input",
+        str(tmp_path / "stories.conll"),
+        "--output",
+        str(out),
+        "--document-consistency",
+    )
+    assert [line.split("\t")[1] for line in out.read_text().splitlines() if line] == [
+        tag for tags in harmonized for tag in tags
+    ]
     assert {s.document for s in data.sentences} == set(range(6))
     for document in range(6):
         members = [i for i, s in enumerate(data.sentences) if s.document == document]

@@ -17,9 +17,14 @@ from ner.workflows.experiment import Experiment
 
 
 def predict_tags(
-    experiment: Experiment, data: ReadResult, epoch: int | None = None, batch_size: int = 256
+    experiment: Experiment,
+    data: ReadResult,
+    epoch: int | None = None,
+    batch_size: int = 256,
+    document_consistency: bool | None = None,
 ) -> list[list[str]]:
-    """Predicted tags of every sentence of `data`, made consistent within documents if the run says so."""
+    """Predicted tags of every sentence of `data`, made consistent within documents if asked (by
+    default, if the run's config says so)."""
     collator = experiment.collator()
     examples = [{collator.text_colname: s.tokens} for s in data.sentences]
     ids = Trainer.predict(
@@ -27,7 +32,9 @@ def predict_tags(
     )
     id2label = experiment.id2label
     tags = [[id2label[i] for i in seq] for seq in ids]
-    if experiment.config.predict.document_consistency:
+    if document_consistency is None:
+        document_consistency = experiment.config.predict.document_consistency
+    if document_consistency:
         documents = [s.document for s in data.sentences]
         tags = harmonize_documents([s.tokens for s in data.sentences], tags, documents)
     return tags
@@ -47,12 +54,13 @@ def predict_file(
     output_path: str | Path,
     fmt: str = "auto",
     epoch: int | None = None,
+    document_consistency: bool | None = None,
 ) -> int:
     """Tag a file and write CoNLL (token TAB tag, blank line between sentences); returns the sentence count."""
     experiment = Experiment.open(run_dir)
     data = read_file(input_path, fmt)
     report_reading(data)
-    tags = predict_tags(experiment, data, epoch)
+    tags = predict_tags(experiment, data, epoch, document_consistency=document_consistency)
     blocks = [
         "".join(f"{tok}\t{tag}\n" for tok, tag in zip(s.tokens, t, strict=True))
         for s, t in zip(data.sentences, tags, strict=True)
@@ -63,7 +71,11 @@ def predict_file(
 
 
 def evaluate_file(
-    run_dir: str | Path, input_path: str | Path, fmt: str = "auto", epoch: int | None = None
+    run_dir: str | Path,
+    input_path: str | Path,
+    fmt: str = "auto",
+    epoch: int | None = None,
+    document_consistency: bool | None = None,
 ) -> dict:
     """Metrics of a run's predictions on a labelled file, printed with a per-type table."""
     experiment = Experiment.open(run_dir)
@@ -75,7 +87,7 @@ def evaluate_file(
     unknown = sorted({t for s in data.sentences for t in s.tags} - set(label2id))
     if unknown:
         raise DataFormatError(str(input_path), None, f"tags {unknown} are not in the model's label set")
-    pred_tags = predict_tags(experiment, data, epoch)
+    pred_tags = predict_tags(experiment, data, epoch, document_consistency=document_consistency)
     gold = [[label2id[t] for t in s.tags] for s in data.sentences]
     pred = [[label2id[t] for t in seq] for seq in pred_tags]
     metrics = sequence_metrics(gold, pred, experiment.id2label)
