@@ -59,7 +59,12 @@ def cmd_train_tokenizer(args: argparse.Namespace) -> None:
     from ner.workflows.training import train_tokenizer
 
     overrides = [read_yaml(PRESET_DIR / f"{args.preset}.yml").get("tokenizer", {})] if args.preset else []
-    flags = {"min_freq": args.min_freq, "remove_frac": args.remove_frac, "lowercase": args.lowercase or None}
+    flags = {
+        "min_freq": args.min_freq,
+        "remove_frac": args.remove_frac,
+        "lowercase": args.lowercase or None,
+        "case_backoff": args.case_backoff or None,
+    }
     overrides.append({k: v for k, v in flags.items() if v is not None})
     config = load_config(TokenizerConfig, [args.config or CONFIG_DIR / "train_tokenizer.yml"], overrides)
     train_tokenizer(args.dataset, args.output, config)
@@ -172,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-freq", type=int)
     p.add_argument("--remove-frac", type=float)
     p.add_argument("--lowercase", action="store_true")
+    p.add_argument(
+        "--case-backoff", action="store_true", help="look unknown words up title-cased, then lowercased"
+    )
     p.set_defaults(func=cmd_train_tokenizer)
 
     p = sub.add_parser("train", help="train a tagger into a run folder")

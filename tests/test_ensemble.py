@@ -83,3 +83,16 @@ def test_averaged_crf_and_saved_ensemble_round_trip(tmp_path):
     assert torch.equal(loaded(ids), model(ids))
     with pytest.raises(ValueError, match="members"):
         NERPredictor(12, 6, 0, 5, 9, members=0)
+
+
+def test_folded_members_share_one_embedding_across_case_forms():
+    torch.manual_seed(0)
+    model = NERPredictor(6, 4, 0, 5, 9, model="rnn", cell="lstm", members=2, word_case="mixed").eval()
+    model.set_case_fold([0, 1, 2, 2, 4, 4])
+    cased, folded = model.members
+    assert not hasattr(cased, "case_fold") and folded.case_fold.tolist() == [0, 1, 2, 2, 4, 4]
+    with torch.no_grad():
+        upper, title = model(torch.tensor([[3, 5]])), model(torch.tensor([[2, 4]]))
+    assert torch.equal(upper[1], title[1]) and not torch.equal(upper[0], title[0])
+    with pytest.raises(ValueError, match="word_case"):
+        NERPredictor(6, 4, 0, 5, 9, word_case="mixed")

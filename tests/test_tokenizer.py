@@ -103,3 +103,22 @@ def test_padding_and_truncation_invariants(tokens, max_length, padding_side, tru
     assert real == (full[:kept] if truncation_side == "right" else full[len(full) - kept :])
     if kept < max_length:
         assert (mask[-1] == 1) if padding_side == "right" else (mask[0] == 1)
+
+
+def test_case_backoff_finds_a_known_form_of_an_unknown_word():
+    vocab = {PAD_TOKEN: 0, UNK_TOKEN: 1, "Japan": 2, "win": 3, "McDonald": 4, "Win": 5}
+    plain = Tokenizer().from_dict(vocab)
+    backoff = Tokenizer(case_backoff=True).from_dict(vocab)
+    tokens = ["JAPAN", "WIN", "japan", "MCDONALD", "Japan", "Kyoto"]
+    assert plain.encode(tokens) == [1, 1, 1, 1, 2, 1]
+    assert backoff.encode(tokens) == [2, 5, 2, 1, 2, 1]
+    assert repr(backoff).endswith("lowercase=False, case_backoff=True)")
+
+
+def test_case_fold_ids_point_to_the_first_form_of_each_lowercase_word(tmp_path):
+    tokenizer = Tokenizer(case_backoff=True).from_dict(
+        {PAD_TOKEN: 0, UNK_TOKEN: 1, "the": 2, "The": 3, "Japan": 4, "JAPAN": 5, "japan": 6}
+    )
+    assert tokenizer.case_fold_ids() == [0, 1, 2, 2, 4, 4, 4]
+    tokenizer.save(tmp_path / "t.json")
+    assert Tokenizer.load(tmp_path / "t.json").case_backoff

@@ -17,10 +17,17 @@ from ner.utils.io import atomic_write_text
 class Tokenizer:
     """Maps word tokens to integer ids, padding and truncating to a fixed length on request."""
 
-    def __init__(self, pad_token: str = PAD_TOKEN, unk_token: str = UNK_TOKEN, lowercase: bool = False):
+    def __init__(
+        self,
+        pad_token: str = PAD_TOKEN,
+        unk_token: str = UNK_TOKEN,
+        lowercase: bool = False,
+        case_backoff: bool = False,
+    ):
         self.pad_token = pad_token
         self.unk_token = unk_token
         self.lowercase = lowercase
+        self.case_backoff = case_backoff
         self.token2id: dict[str, int] = {}
         self.id2token: dict[int, str] = {}
         self._reset()
@@ -28,7 +35,8 @@ class Tokenizer:
     def __repr__(self) -> str:
         return (
             f"Tokenizer(vocab_size={self.vocab_size}, pad_token={self.pad_token}, "
-            f"unk_token={self.unk_token}, lowercase={self.lowercase})"
+            f"unk_token={self.unk_token}, lowercase={self.lowercase}"
+            + (", case_backoff=True)" if self.case_backoff else ")")
         )
 
     @property
@@ -94,8 +102,26 @@ class Tokenizer:
 
     def encode(self, tokens: list[str]) -> list[int]:
         """Ids of a list of tokens, unknown ones mapped to the unknown token's id."""
-        unk = self.unk_id
-        return [self.token2id.get(self.normalize(token), unk) for token in tokens]
+        return [self.lookup(token) for token in tokens]
+
+    def lookup(self, token: str) -> int:
+        """Id of one token; with `case_backoff`, a form not in the vocabulary falls back to its
+        title-case, lowercase or capitalised form (a headline's "JAPAN" is then "Japan")."""
+        token = self.normalize(token)
+        found = self.token2id.get(token)
+        if found is None and self.case_backoff:
+            for form in (token.title(), token.lower(), token.capitalize()):
+                found = self.token2id.get(form)
+                if found is not None:
+                    break
+        return self.unk_id if found is None else found
+
+    def case_fold_ids(self) -> list[int]:
+        """For each id, the id of the first (most frequent) vocabulary entry with the same lowercase form."""
+        first: dict[str, int] = {}
+        for token, idx in sorted(self.token2id.items(), key=lambda item: item[1]):
+            first.setdefault(token.lower(), idx)
+        return [first[self.id2token[idx].lower()] for idx in range(self.vocab_size)]
 
     def tokenize(
         self,
@@ -133,6 +159,7 @@ class Tokenizer:
             "pad_token": self.pad_token,
             "unk_token": self.unk_token,
             "lowercase": self.lowercase,
+            "case_backoff": self.case_backoff,
             "token2id": self.token2id,
         }
 
@@ -146,6 +173,7 @@ class Tokenizer:
         self.pad_token = data.get("pad_token", self.pad_token)
         self.unk_token = data.get("unk_token", self.unk_token)
         self.lowercase = bool(data.get("lowercase", self.lowercase))
+        self.case_backoff = bool(data.get("case_backoff", self.case_backoff))
         try:
             self.from_dict(data["token2id"])
         except ValueError as err:

@@ -16,6 +16,7 @@ from ner.nn.module import Module
 from ner.utils.metrics import compute_loss
 
 MODEL_TYPES = ("ffnn", "rnn")
+WORD_CASES = ("cased", "folded", "mixed")
 DECODERS = ("softmax", "crf")
 
 
@@ -26,6 +27,9 @@ class NERPredictor(Module):
     `cell` lstm/gru, `bidirectional` or `dropout` select PyTorch's packed recurrent kernels instead.
     `members > 1` makes an ensemble of that many independently initialised taggers of this
     architecture: each is trained on its own loss, and their scores are averaged to decode.
+    `word_case="folded"` looks words up by their most frequent vocabulary form with the same lowercase
+    ("JAPAN", "Japan" and "japan" share one embedding; characters still see the case); "mixed" folds
+    every other member of an ensemble.
     """
 
     def __init__(
@@ -52,16 +56,22 @@ class NERPredictor(Module):
         decoder: str = "softmax",
         labels: list[str] | None = None,
         members: int = 1,
+        word_case: str = "cased",
     ):
         super().__init__()
         self.record_config(locals())
         if members < 1:
             raise ValueError(f"members must be at least 1, got {members}")
+        if word_case not in WORD_CASES or (word_case == "mixed" and members == 1):
+            raise ValueError(f"word_case must be cased, folded or (for an ensemble) mixed, got {word_case!r}")
         self.members: nn.ModuleList | None = None
         if members > 1:
-            single = {k: v for k, v in self.config.items() if k != "members"}
-            self.members = nn.ModuleList(NERPredictor(**single) for _ in range(members))
+            single = {k: v for k, v in self.config.items() if k not in ("members", "word_case")}
+            cases = ["cased", "folded"] * members if word_case == "mixed" else [word_case] * members
+            self.members = nn.ModuleList(NERPredictor(**single, word_case=cases[i]) for i in range(members))
             return
+        if word_case == "folded":
+            self.register_buffer("case_fold", torch.arange(vocab_size))
         if model not in MODEL_TYPES:
             raise ValueError(f"model must be one of {MODEL_TYPES}, got {model!r}")
         if decoder not in DECODERS:
@@ -83,6 +93,13 @@ class NERPredictor(Module):
                 input_dim, hidden_dim, output_dim, num_layers, cell, bidirectional, dropout, nonlinearity
             )
         self.crf = CRF(labels) if decoder == "crf" else None
+
+    def set_case_fold(self, fold_ids: list[int]) -> None:
+        """Give every case-folding tagger the id each vocabulary id is looked up as
+        (`Tokenizer.case_fold_ids`)."""
+        for module in self.modules():
+            if isinstance(module, NERPredictor) and hasattr(module, "case_fold"):
+                module.case_fold.copy_(torch.as_tensor(fold_ids))
 
     @property
     def uses_chars(self) -> bool:
@@ -115,7 +132,10 @@ class NERPredictor(Module):
         (members, batch, length, output_dim) for an ensemble."""
         if self.members is not None:
             return torch.stack([member(input_ids, padding_mask, char_ids) for member in self.members])
-        embeddings = self.embedding(self._drop_words(input_ids))
+        word_ids = self._drop_words(input_ids)
+        if hasattr(self, "case_fold"):
+            word_ids = self.case_fold[word_ids]
+        embeddings = self.embedding(word_ids)
         if self.char_encoder is not None:
             if char_ids is None:
                 raise ValueError("this model reads character ids: build its collator with char_max_length")

@@ -59,6 +59,7 @@ class ModelConfig:
     word_dropout: float = option(0.0, minimum=0.0, below=1.0)
     decoder: str = option("softmax", choices=("softmax", "crf"))
     members: int = option(1, minimum=1)
+    word_case: str = option("cased", choices=("cased", "folded", "mixed"))
 
 
 @dataclass
@@ -105,6 +106,7 @@ class TokenizerConfig:
     """How the tokenizer is trained."""
 
     lowercase: bool = option(False)
+    case_backoff: bool = option(False)
     text_colname: str = option("text")
     min_freq: int = option(1, minimum=1)
     remove_frac: float = option(0.0, minimum=0.0, below=1.0)

@@ -19,7 +19,7 @@ from ner.utils.tracker import ExperimentTracker
 
 def build_model(config: TrainConfig, tokenizer: Tokenizer) -> NERPredictor:
     """A fresh NERPredictor for a config, a tokenizer and the config's label set."""
-    return NERPredictor(
+    model = NERPredictor(
         vocab_size=tokenizer.vocab_size,
         padding_idx=tokenizer.pad_id,
         output_dim=len(config.labels),
@@ -27,6 +27,8 @@ def build_model(config: TrainConfig, tokenizer: Tokenizer) -> NERPredictor:
         labels=config.labels,
         **config.to_dict()["model"],
     )
+    model.set_case_fold(tokenizer.case_fold_ids())
+    return model
 
 
 def build_collator(config: TrainConfig, tokenizer: Tokenizer, for_prediction: bool = False) -> DataCollator:

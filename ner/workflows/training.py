@@ -30,7 +30,7 @@ RUN_FILES = (
 def train_tokenizer(dataset_dir: str | Path, output_file: str | Path, config: TokenizerConfig) -> Tokenizer:
     """Train a tokenizer on the train split of a saved dataset and write it to `output_file`."""
     dataset = load_dataset(dataset_dir)
-    tokenizer = Tokenizer(lowercase=config.lowercase)
+    tokenizer = Tokenizer(lowercase=config.lowercase, case_backoff=config.case_backoff)
     tokenizer.train(dataset["train"], config.text_colname, config.min_freq, config.remove_frac, config.reset)
     tokenizer.save(output_file)
     log.print(f"{tokenizer} written to {output_file}")
