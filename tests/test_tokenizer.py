@@ -105,13 +105,13 @@ def test_padding_and_truncation_invariants(tokens, max_length, padding_side, tru
         assert (mask[-1] == 1) if padding_side == "right" else (mask[0] == 1)
 
 
-def test_case_backoff_finds_a_known_form_of_an_unknown_word():
-    vocab = {PAD_TOKEN: 0, UNK_TOKEN: 1, "Japan": 2, "win": 3, "McDonald": 4, "Win": 5}
+def test_case_backoff_finds_a_known_form_of_an_unknown_all_capitals_word():
+    vocab = {PAD_TOKEN: 0, UNK_TOKEN: 1, "Japan": 2, "win": 3, "McDonald": 4, "Win": 5, "u.s.": 6}
     plain = Tokenizer().from_dict(vocab)
     backoff = Tokenizer(case_backoff=True).from_dict(vocab)
-    tokens = ["JAPAN", "WIN", "japan", "MCDONALD", "Japan", "Kyoto"]
-    assert plain.encode(tokens) == [1, 1, 1, 1, 2, 1]
-    assert backoff.encode(tokens) == [2, 5, 2, 1, 2, 1]
+    tokens = ["JAPAN", "WIN", "U.S.", "MCDONALD", "japan", "Win", "Kyoto"]
+    assert plain.encode(tokens) == [1, 1, 1, 1, 1, 5, 1]
+    assert backoff.encode(tokens) == [2, 5, 6, 1, 1, 5, 1]
     assert repr(backoff).endswith("lowercase=False, case_backoff=True)")
 
 

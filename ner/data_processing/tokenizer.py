@@ -105,15 +105,13 @@ class Tokenizer:
         return [self.lookup(token) for token in tokens]
 
     def lookup(self, token: str) -> int:
-        """Id of one token; with `case_backoff`, a form not in the vocabulary falls back to its
-        title-case, lowercase or capitalised form (a headline's "JAPAN" is then "Japan")."""
+        """Id of one token; with `case_backoff`, an all-capitals form not in the vocabulary falls back
+        to its title-case, then lowercase form (a headline's "JAPAN" is then "Japan"). Other unknown
+        forms stay unknown: a capitalised word never seen is more often a name than a common word."""
         token = self.normalize(token)
         found = self.token2id.get(token)
-        if found is None and self.case_backoff:
-            for form in (token.title(), token.lower(), token.capitalize()):
-                found = self.token2id.get(form)
-                if found is not None:
-                    break
+        if found is None and self.case_backoff and token.isupper():
+            found = self.token2id.get(token.title(), self.token2id.get(token.lower()))
         return self.unk_id if found is None else found
 
     def case_fold_ids(self) -> list[int]:
