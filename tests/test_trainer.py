@@ -8,7 +8,7 @@ from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.tokenizer import Tokenizer
 from ner.models.ner_predictor import NERPredictor
 from ner.nn.embeddings.embedding import TokenEmbedding
-from ner.trainers.trainer import Trainer, bucketed_batches
+from ner.trainers.trainer import Trainer, bucketed_batches, clip_groups
 from ner.utils.tracker import ExperimentTracker
 
 TRAIN = {
@@ -132,3 +132,12 @@ def test_an_ensemble_trains_with_the_trainers_class_weights(data, decoder):
     assert seen[0] is trainer.loss_fn and torch.equal(seen[0].weight, trainer.class_weights)
     assert history[-1]["val"]["entity_f1"] == 1.0
     assert Trainer.predict([{"text": ["Anna", "Smith"]}], collator, model) == [[3, 4]]
+
+
+def test_each_ensemble_member_is_clipped_on_its_own():
+    model = NERPredictor(10, 4, 0, 5, 9, model="rnn", cell="gru", members=3)
+    groups = clip_groups(model)
+    assert [len(g) for g in groups] == [len(list(m.parameters())) for m in model.members]
+    assert sum(len(g) for g in groups) == len(list(model.parameters()))
+    single = NERPredictor(10, 4, 0, 5, 9)
+    assert clip_groups(single) == [list(single.parameters())]

@@ -26,7 +26,8 @@ class NERPredictor(Module):
     With the defaults it is the notebook's model: `model="rnn"` is then the notebook's step-by-step RNN.
     `cell` lstm/gru, `bidirectional` or `dropout` select PyTorch's packed recurrent kernels instead.
     `members > 1` makes an ensemble of that many independently initialised taggers of this
-    architecture: each is trained on its own loss, and their scores are averaged to decode.
+    architecture: each is trained on its own loss (the Trainer clips each member's gradient norm
+    separately), and their scores are averaged to decode.
     `word_case="folded"` looks words up by their most frequent vocabulary form with the same lowercase
     ("JAPAN", "Japan" and "japan" share one embedding; characters still see the case); "mixed" folds
     every other member of an ensemble.
@@ -150,12 +151,13 @@ class NERPredictor(Module):
         token_loss: nn.Module | None = None,
     ) -> torch.Tensor:
         """Loss per token: the CRF's negative log-likelihood, else `token_loss` (plain cross-entropy by
-        default); an ensemble's is the mean of its members'."""
+        default); an ensemble's is the sum of its members', so each member gets the gradient it would get
+        trained alone."""
         if self.members is not None:
             losses = [
                 m.loss(x, labels, padding_mask, token_loss) for m, x in zip(self.members, logits, strict=True)
             ]
-            return torch.stack(losses).mean()
+            return torch.stack(losses).sum()
         if self.crf is not None:
             mask = labels != LABEL_IGNORE_IDX
             return self.crf.nll(logits, labels, mask) / mask.sum().clamp(min=1)

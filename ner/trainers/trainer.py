@@ -48,6 +48,14 @@ def forward_model(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Ten
     return model(batch["input_ids"], **extras)
 
 
+def clip_groups(model: nn.Module) -> list[list[nn.Parameter]]:
+    """Parameter groups whose gradient norms are clipped separately: an ensemble's members, else all."""
+    members = getattr(model, "members", None)
+    if isinstance(members, nn.ModuleList):
+        return [list(member.parameters()) for member in members]
+    return [list(model.parameters())]
+
+
 def decode(model: nn.Module, logits: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
     """Tag ids of a batch: the model's own decoder if it has one, else the arg-max."""
     if hasattr(model, "decode"):
@@ -192,7 +200,8 @@ class Trainer:
                     self.optimizer.zero_grad()
                     loss.backward()
                     if self.grad_clip_max_norm is not None:
-                        nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip_max_norm)
+                        for group in clip_groups(self.model):
+                            nn.utils.clip_grad_norm_(group, self.grad_clip_max_norm)
                     self.optimizer.step()
                 tokens = int((batch["labels"] != LABEL_IGNORE_IDX).sum())
                 loss_sum += loss.item() * tokens
