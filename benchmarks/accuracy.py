@@ -84,7 +84,8 @@ def run_preset(corpus_name: str, preset: str, test_tokens: list[list[str]]) -> d
         collator = experiment.collator()
 
         def predict(sentences):
-            return Trainer.predict([{"text": s} for s in sentences], collator, model, 256, "cpu")
+            examples = [{"text": s} for s in sentences]
+            return Trainer.predict(examples, collator, model, 256, "cpu", experiment.config.predict.precision)
 
         row["tokens_per_s"] = tokens_per_second(predict, test_tokens)
     return row

@@ -141,3 +141,15 @@ def test_each_ensemble_member_is_clipped_on_its_own():
     assert sum(len(g) for g in groups) == len(list(model.parameters()))
     single = NERPredictor(10, 4, 0, 5, 9)
     assert clip_groups(single) == [list(single.parameters())]
+
+
+def test_bfloat16_prediction_agrees_with_float32(data):
+    dataset, _, collator = data
+    trainer = make_trainer(data)
+    trainer.train_and_eval(batch_size=4, num_epochs=6)
+    examples = [{"text": t} for t in TRAIN["text"][:3]]
+    full = Trainer.predict(examples, collator, trainer.model)
+    assert Trainer.predict(examples, collator, trainer.model, precision="bfloat16") == full
+    assert full == [[collator.label2id[t] for t in tags] for tags in TRAIN["NER"][:3]]
+    with pytest.raises(ValueError, match="precision"):
+        Trainer.predict(examples, collator, trainer.model, precision="float16")

@@ -48,6 +48,9 @@ def forward_model(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Ten
     return model(batch["input_ids"], **extras)
 
 
+PRECISIONS = ("float32", "bfloat16")
+
+
 def clip_groups(model: nn.Module) -> list[list[nn.Parameter]]:
     """Parameter groups whose gradient norms are clipped separately: an ensemble's members, else all."""
     members = getattr(model, "members", None)
@@ -346,15 +349,21 @@ class Trainer:
         model: nn.Module,
         batch_size: int = 128,
         device: str | torch.device = "cpu",
+        precision: str = "float32",
     ) -> list[list[int]]:
-        """Predicted tag ids of each example (in input order), never truncated."""
+        """Predicted tag ids of each example (in input order), never truncated; `precision` bfloat16
+        runs the network's matrix products in bfloat16 (the decoder stays in float32)."""
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         device = resolve_device(device)
         model = model.to(device).eval()
         predictions: list[list[int]] = [[] for _ in examples]
         for indices in length_sorted_batches(examples, data_collator.text_colname, batch_size):
             batch = data_collator([examples[i] for i in indices])
             batch = {k: v.to(device) for k, v in batch.items() if k != "labels"}
-            preds = decode(model, forward_model(model, batch), batch["padding_mask"]).cpu()
+            with torch.autocast(device.type, torch.bfloat16, enabled=precision == "bfloat16"):
+                logits = forward_model(model, batch)
+            preds = decode(model, logits.float(), batch["padding_mask"]).cpu()
             for row, i in enumerate(indices):
                 keep = batch["padding_mask"][row].cpu() == 0
                 predictions[i] = preds[row][keep].tolist()
@@ -369,11 +378,12 @@ class Trainer:
         num_workers: int = 0,
         device: str | torch.device = "cpu",
         index_colname: str = "index",
+        precision: str = "float32",
     ) -> dict[str, list[str]]:
         """Predicted entity spans of a test split, as 'start-end' strings in its index numbering."""
         examples = as_examples(test_data, [data_collator.text_colname, index_colname])
         id2label = {v: k for k, v in data_collator.label2id.items() if v != LABEL_IGNORE_IDX}
-        predictions = Trainer.predict(examples, data_collator, model, batch_size, device)
+        predictions = Trainer.predict(examples, data_collator, model, batch_size, device, precision)
         spans: dict[str, list[str]] = {}
         for example, tag_ids in zip(examples, predictions, strict=True):
             found = get_named_entity_spans(tag_ids, [int(i) for i in example[index_colname]], id2label)

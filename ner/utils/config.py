@@ -99,6 +99,7 @@ class PredictConfig:
     """How predicted tags are post-processed."""
 
     document_consistency: bool = option(False)
+    precision: str = option("float32", choices=("float32", "bfloat16"))
 
 
 @dataclass

@@ -28,7 +28,12 @@ def predict_tags(
     collator = experiment.collator()
     examples = [{collator.text_colname: s.tokens} for s in data.sentences]
     ids = Trainer.predict(
-        examples, collator, experiment.model(epoch), batch_size, experiment.config.trainer.device
+        examples,
+        collator,
+        experiment.model(epoch),
+        batch_size,
+        experiment.config.trainer.device,
+        experiment.config.predict.precision,
     )
     id2label = experiment.id2label
     tags = [[id2label[i] for i in seq] for seq in ids]

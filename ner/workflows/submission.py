@@ -65,7 +65,15 @@ def predict_test_spans(
     config = read_config(config_path)
     model = load_model(config, tokenizer, weights_path)
     collator = build_collator(config, tokenizer, for_prediction=True)
-    return Trainer.test(dataset["test"], collator, model, batch_size, 0, config.trainer.device)
+    return Trainer.test(
+        dataset["test"],
+        collator,
+        model,
+        batch_size,
+        0,
+        config.trainer.device,
+        precision=config.predict.precision,
+    )
 
 
 def source_files() -> list[Path]:
