@@ -21,11 +21,13 @@ $(VENV)/.installed: pyproject.toml
 
 demo: setup
 	$(BIN)/ner create-dataset $(DATA) $(ART)/dataset
-	$(BIN)/ner train-tokenizer --dataset $(ART)/dataset --output $(ART)/tokenizer/tokenizer.json \
-		--min-freq $(MIN_FREQ) --remove-frac $(REMOVE_FRAC)
-	$(BIN)/ner train --dataset $(ART)/dataset --tokenizer $(ART)/tokenizer/tokenizer.json \
+	$(BIN)/ner train-tokenizer --dataset $(ART)/dataset --output $(ART)/tokenizer/ffnn.json \
+		--preset $(FFNN_PRESET) --min-freq $(MIN_FREQ) --remove-frac $(REMOVE_FRAC)
+	$(BIN)/ner train-tokenizer --dataset $(ART)/dataset --output $(ART)/tokenizer/rnn.json \
+		--preset $(RNN_PRESET) --min-freq $(MIN_FREQ) --remove-frac $(REMOVE_FRAC)
+	$(BIN)/ner train --dataset $(ART)/dataset --tokenizer $(ART)/tokenizer/ffnn.json \
 		--preset $(FFNN_PRESET) --output $(ART)/experiments/ffnn --overwrite --no-progress
-	$(BIN)/ner train --dataset $(ART)/dataset --tokenizer $(ART)/tokenizer/tokenizer.json \
+	$(BIN)/ner train --dataset $(ART)/dataset --tokenizer $(ART)/tokenizer/rnn.json \
 		--preset $(RNN_PRESET) --output $(ART)/experiments/rnn --overwrite --no-progress
 	$(BIN)/ner submit --dataset $(ART)/dataset --output $(ART) --kind leaderboard \
 		--model ffnn=$(ART)/experiments/ffnn --model rnn=$(ART)/experiments/rnn

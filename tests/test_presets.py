@@ -1,0 +1,27 @@
+import pytest
+import torch
+
+from ner.cli import CONFIG_DIR, PRESET_DIR, presets
+from ner.data_processing.constants import DEFAULT_LABELS, PAD_TOKEN, UNK_TOKEN
+from ner.data_processing.tokenizer import Tokenizer
+from ner.utils.config import TrainConfig, load_config
+from ner.workflows.experiment import build_collator, build_model
+
+
+def test_the_four_presets_ship():
+    assert presets() == ["bilstm-crf", "seed-ffnn", "seed-rnn", "window-ffnn"]
+
+
+@pytest.mark.parametrize("preset", presets())
+def test_each_preset_builds_a_model_that_tags(preset):
+    config = load_config(TrainConfig, [CONFIG_DIR / "train_model.yml", PRESET_DIR / f"{preset}.yml"])
+    config.labels = list(DEFAULT_LABELS)
+    tokenizer = Tokenizer(case_backoff=config.tokenizer.case_backoff).from_dict(
+        {PAD_TOKEN: 0, UNK_TOKEN: 1, "Japan": 2, "japan": 3, "wins": 4}
+    )
+    model = build_model(config, tokenizer).eval()
+    batch = build_collator(config, tokenizer, for_prediction=True)([{"text": ["JAPAN", "wins"]}])
+    assert batch["input_ids"].tolist() == [[2 if config.tokenizer.case_backoff else 1, 4]]
+    with torch.no_grad():
+        logits = model(batch["input_ids"], batch["padding_mask"], batch.get("char_ids"))
+    assert model.decode(logits, batch["padding_mask"]).shape == (1, 2)
