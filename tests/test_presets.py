@@ -4,7 +4,7 @@ import torch
 from ner.cli import CONFIG_DIR, PRESET_DIR, presets
 from ner.data_processing.constants import DEFAULT_LABELS, PAD_TOKEN, UNK_TOKEN
 from ner.data_processing.tokenizer import Tokenizer
-from ner.utils.config import TrainConfig, load_config
+from ner.utils.config import TokenizerConfig, TrainConfig, load_config, read_yaml
 from ner.workflows.experiment import build_collator, build_model
 
 
@@ -25,3 +25,13 @@ def test_each_preset_builds_a_model_that_tags(preset):
     with torch.no_grad():
         logits = model(batch["input_ids"], batch["padding_mask"], batch.get("char_ids"))
     assert model.decode(logits, batch["padding_mask"]).shape == (1, 2)
+
+
+@pytest.mark.parametrize("preset", presets())
+def test_a_presets_tokenizer_is_the_same_from_train_tokenizer_and_from_train(preset):
+    path = PRESET_DIR / f"{preset}.yml"
+    via_train = load_config(TrainConfig, [CONFIG_DIR / "train_model.yml", path]).tokenizer
+    via_tokenizer_command = load_config(
+        TokenizerConfig, [CONFIG_DIR / "train_tokenizer.yml"], [read_yaml(path)["tokenizer"]]
+    )
+    assert via_tokenizer_command == via_train
