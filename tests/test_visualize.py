@@ -1,6 +1,7 @@
 import datasets
 import torch
 
+from ner.data_processing.constants import NER_ENCODING_MAP
 from ner.models.ner_predictor import NERPredictor
 from ner.utils.utils import colored, success
 from ner.utils.visualize import (
@@ -34,6 +35,28 @@ def test_inspect_preds_table(tiny_tokenizer):
     assert list(frame.columns) == ["token", "is-unk?", "pred", "true"]
     assert frame["is-unk?"].tolist() == [False, False, False, True]
     assert len(frame) == 4
+
+
+def test_inspect_and_activations_of_a_character_ensemble(tiny_tokenizer, tmp_path):
+    torch.manual_seed(0)
+    model = NERPredictor(
+        tiny_tokenizer.vocab_size,
+        6,
+        0,
+        5,
+        9,
+        model="rnn",
+        cell="lstm",
+        char_filters=4,
+        decoder="crf",
+        members=2,
+    )
+    frame = inspect_preds(tiny_tokenizer, model, "I am Naruto")
+    assert len(frame) == 3 and set(frame["pred"]) <= set(NER_ENCODING_MAP)
+    visualize_activations(
+        tiny_tokenizer, model, model.members[1].char_encoder, "I am Naruto", output_path=tmp_path / "c.png"
+    )
+    assert (tmp_path / "c.png").stat().st_size > 0
 
 
 def test_visualize_activations_writes_a_heatmap(tiny_tokenizer, tmp_path):

@@ -18,8 +18,10 @@ from rich.table import Table
 from torch import nn
 
 from ner.data_processing.constants import NER_DECODING_MAP
+from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.tokenizer import Tokenizer
 from ner.nn.models.rnn import RNN
+from ner.utils.config import CollatorConfig
 from ner.utils.console import console as default_console
 from ner.utils.io import atomic_write
 
@@ -48,10 +50,11 @@ def _tokens(text: str | list[str]) -> list[str]:
 
 
 def _model_input(tokenizer: Tokenizer, model: nn.Module, tokens: list[str]) -> dict[str, torch.Tensor]:
-    """A one-sentence batch on the model's device."""
+    """A one-sentence batch on the model's device, with character ids for models that read them."""
     device = next(model.parameters()).device
-    encoded = tokenizer.tokenize(tokens)
-    return {k: v.unsqueeze(0).to(device) for k, v in encoded.items()}
+    char_max_length = CollatorConfig.char_max_length if getattr(model, "uses_chars", False) else None
+    batch = DataCollator(tokenizer, char_max_length=char_max_length)([{"text": tokens}])
+    return {k: v.to(device) for k, v in batch.items() if k != "labels"}
 
 
 @torch.no_grad()
