@@ -26,7 +26,7 @@ from ner.utils.config import TrainConfig, load_config
 from ner.utils.console import console
 from ner.workflows.corpus import create_dataset
 from ner.workflows.experiment import Experiment
-from ner.workflows.prediction import predict_tags
+from ner.workflows.prediction import consistent_tags, predict_tags
 from ner.workflows.submission import ModelFiles, predict_test_spans, spans_csv
 from ner.workflows.training import train_model, train_tokenizer
 
@@ -73,8 +73,9 @@ def run_preset(corpus_name: str, preset: str, test_tokens: list[list[str]]) -> d
     if corpus_name == "conll2003":
         test = read_conll(corpus / "test.conll")
         gold = [s.tags for s in test.sentences]
-        row["test_micro"] = score(gold, predict_tags(experiment, test), labels)["micro"]
         plain = predict_tags(experiment, test, document_consistency=False)
+        tagged = consistent_tags(test, plain) if experiment.config.predict.document_consistency else plain
+        row["test_micro"] = score(gold, tagged, labels)["micro"]
         row["test_micro_sentences"] = score(gold, plain, labels)["micro"]
     else:
         files = ModelFiles.of_run(run_dir)

@@ -178,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--remove-frac", type=float)
     p.add_argument("--lowercase", action="store_true")
     p.add_argument(
-        "--case-backoff", action="store_true", help="look unknown words up title-cased, then lowercased"
+        "--case-backoff",
+        action="store_true",
+        help="look unknown all-capitals words up title-cased, then lowercased",
     )
     p.set_defaults(func=cmd_train_tokenizer)
 

@@ -68,8 +68,10 @@ class NERPredictor(Module):
         self.members: nn.ModuleList | None = None
         if members > 1:
             single = {k: v for k, v in self.config.items() if k not in ("members", "word_case")}
-            cases = ["cased", "folded"] * members if word_case == "mixed" else [word_case] * members
-            self.members = nn.ModuleList(NERPredictor(**single, word_case=cases[i]) for i in range(members))
+            folded = [word_case == "folded" or (word_case == "mixed" and i % 2 == 1) for i in range(members)]
+            self.members = nn.ModuleList(
+                NERPredictor(**single, word_case="folded" if fold else "cased") for fold in folded
+            )
             return
         if word_case == "folded":
             self.register_buffer("case_fold", torch.arange(vocab_size))

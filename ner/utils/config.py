@@ -96,7 +96,7 @@ class TrainAndEvalConfig:
 
 @dataclass
 class PredictConfig:
-    """How predicted tags are post-processed."""
+    """How a trained model predicts: numeric precision, and post-processing of its tags."""
 
     document_consistency: bool = option(False)
     precision: str = option("float32", choices=("float32", "bfloat16"))

@@ -39,10 +39,12 @@ def predict_tags(
     tags = [[id2label[i] for i in seq] for seq in ids]
     if document_consistency is None:
         document_consistency = experiment.config.predict.document_consistency
-    if document_consistency:
-        documents = [s.document for s in data.sentences]
-        tags = harmonize_documents([s.tokens for s in data.sentences], tags, documents)
-    return tags
+    return consistent_tags(data, tags) if document_consistency else tags
+
+
+def consistent_tags(data: ReadResult, tags: list[list[str]]) -> list[list[str]]:
+    """Tags of `data`'s sentences made consistent within its documents."""
+    return harmonize_documents([s.tokens for s in data.sentences], tags, [s.document for s in data.sentences])
 
 
 def report_reading(data: ReadResult) -> None:
