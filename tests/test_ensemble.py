@@ -96,3 +96,20 @@ def test_folded_members_share_one_embedding_across_case_forms():
     assert torch.equal(upper[1], title[1]) and not torch.equal(upper[0], title[0])
     with pytest.raises(ValueError, match="word_case"):
         NERPredictor(6, 4, 0, 5, 9, word_case="mixed")
+
+
+def test_folded_members_read_the_rarest_words_as_unknown_and_cased_members_read_them_all():
+    torch.manual_seed(0)
+    model = NERPredictor(
+        12, 4, 0, 5, 9, model="rnn", cell="lstm", members=2, word_case="mixed", rare_word_frac=0.3
+    )
+    model.set_case_fold([0, 1, 2, 2, 4, 5, 6, 7, 8, 9, 4, 11])
+    cased, folded = model.members
+    assert folded.case_fold.tolist() == [0, 1, 2, 2, 4, 5, 6, 7, 8, 1, 4, 1]
+    assert not hasattr(cased, "case_fold")
+    with torch.no_grad():
+        rare, unknown = model(torch.tensor([[11, 9]])), model(torch.tensor([[1, 1]]))
+    assert torch.equal(rare[1], unknown[1]) and not torch.equal(rare[0], unknown[0])
+    for frac, case in ((0.3, "cased"), (1.0, "folded")):
+        with pytest.raises(ValueError, match="rare_word_frac"):
+            NERPredictor(6, 4, 0, 5, 9, word_case=case, rare_word_frac=frac)

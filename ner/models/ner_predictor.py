@@ -30,7 +30,9 @@ class NERPredictor(Module):
     separately), and their scores are averaged to decode.
     `word_case="folded"` looks words up by their most frequent vocabulary form with the same lowercase
     ("JAPAN", "Japan" and "japan" share one embedding; characters still see the case); "mixed" folds
-    every other member of an ensemble.
+    every other member of an ensemble. Folded taggers read the least frequent `rare_word_frac` of the
+    vocabulary (ids are numbered by falling training frequency) as the unknown word, so they learn it
+    from real rare words and differ more from cased members.
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class NERPredictor(Module):
         labels: list[str] | None = None,
         members: int = 1,
         word_case: str = "cased",
+        rare_word_frac: float = 0.0,
     ):
         super().__init__()
         self.record_config(locals())
@@ -65,16 +68,26 @@ class NERPredictor(Module):
             raise ValueError(f"members must be at least 1, got {members}")
         if word_case not in WORD_CASES or (word_case == "mixed" and members == 1):
             raise ValueError(f"word_case must be cased, folded or (for an ensemble) mixed, got {word_case!r}")
+        if not 0.0 <= rare_word_frac < 1.0 or (rare_word_frac > 0.0 and word_case == "cased"):
+            raise ValueError(
+                f"rare_word_frac must lie in [0, 1) and needs folded words, got {rare_word_frac}"
+            )
         self.members: nn.ModuleList | None = None
         if members > 1:
-            single = {k: v for k, v in self.config.items() if k not in ("members", "word_case")}
+            single = {
+                k: v for k, v in self.config.items() if k not in ("members", "word_case", "rare_word_frac")
+            }
             folded = [word_case == "folded" or (word_case == "mixed" and i % 2 == 1) for i in range(members)]
             self.members = nn.ModuleList(
-                NERPredictor(**single, word_case="folded" if fold else "cased") for fold in folded
+                NERPredictor(**single, word_case="folded", rare_word_frac=rare_word_frac)
+                if fold
+                else NERPredictor(**single, word_case="cased")
+                for fold in folded
             )
             return
         if word_case == "folded":
             self.register_buffer("case_fold", torch.arange(vocab_size))
+            self.rare_from = vocab_size - int(rare_word_frac * max(vocab_size - 2, 0))
         if model not in MODEL_TYPES:
             raise ValueError(f"model must be one of {MODEL_TYPES}, got {model!r}")
         if decoder not in DECODERS:
@@ -99,10 +112,12 @@ class NERPredictor(Module):
 
     def set_case_fold(self, fold_ids: list[int]) -> None:
         """Give every case-folding tagger the id each vocabulary id is looked up as
-        (`Tokenizer.case_fold_ids`)."""
+        (`Tokenizer.case_fold_ids`), rare words as the unknown word."""
         for module in self.modules():
             if isinstance(module, NERPredictor) and hasattr(module, "case_fold"):
-                module.case_fold.copy_(torch.as_tensor(fold_ids))
+                folded = torch.as_tensor(fold_ids)
+                rare = folded >= module.rare_from
+                module.case_fold.copy_(torch.where(rare, torch.full_like(folded, module.unk_idx), folded))
 
     @property
     def uses_chars(self) -> bool:

@@ -60,6 +60,7 @@ class ModelConfig:
     decoder: str = option("softmax", choices=("softmax", "crf"))
     members: int = option(1, minimum=1)
     word_case: str = option("cased", choices=("cased", "folded", "mixed"))
+    rare_word_frac: float = option(0.0, minimum=0.0, below=1.0)
 
 
 @dataclass
