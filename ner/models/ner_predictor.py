@@ -79,9 +79,11 @@ class NERPredictor(Module):
             }
             folded = [word_case == "folded" or (word_case == "mixed" and i % 2 == 1) for i in range(members)]
             self.members = nn.ModuleList(
-                NERPredictor(**single, word_case="folded", rare_word_frac=rare_word_frac)
-                if fold
-                else NERPredictor(**single, word_case="cased")
+                NERPredictor(
+                    **single,
+                    word_case="folded" if fold else "cased",
+                    rare_word_frac=rare_word_frac if fold else 0.0,
+                )
                 for fold in folded
             )
             return
