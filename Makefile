@@ -7,7 +7,11 @@ ART ?= artefacts
 MIN_FREQ ?= 1
 REMOVE_FRAC ?= 0.0
 FFNN_PRESET ?= window-ffnn
-RNN_PRESET ?= bilstm-crf
+RNN_PRESET ?= glove-bilstm-crf
+# Time budgets (minutes) that keep `make demo` within 20 minutes on slower CPUs: a run plans only the
+# epochs that fit and keeps its best epoch. On a fast CPU the presets finish well inside them.
+FFNN_MINUTES ?= 4
+RNN_MINUTES ?= 8
 
 .PHONY: setup setup-bench demo test lint bench-accuracy bench-speed clean
 
@@ -26,9 +30,11 @@ demo: setup
 	$(BIN)/ner train-tokenizer --dataset $(ART)/dataset --output $(ART)/tokenizer/rnn.json \
 		--preset $(RNN_PRESET) --min-freq $(MIN_FREQ) --remove-frac $(REMOVE_FRAC)
 	$(BIN)/ner train --dataset $(ART)/dataset --tokenizer $(ART)/tokenizer/ffnn.json \
-		--preset $(FFNN_PRESET) --output $(ART)/experiments/ffnn --overwrite --no-progress
+		--preset $(FFNN_PRESET) --output $(ART)/experiments/ffnn --overwrite --no-progress \
+		--set train_and_eval.max_minutes=$(FFNN_MINUTES)
 	$(BIN)/ner train --dataset $(ART)/dataset --tokenizer $(ART)/tokenizer/rnn.json \
-		--preset $(RNN_PRESET) --output $(ART)/experiments/rnn --overwrite --no-progress
+		--preset $(RNN_PRESET) --output $(ART)/experiments/rnn --overwrite --no-progress \
+		--set train_and_eval.max_minutes=$(RNN_MINUTES)
 	$(BIN)/ner submit --dataset $(ART)/dataset --output $(ART) --kind leaderboard \
 		--model ffnn=$(ART)/experiments/ffnn --model rnn=$(ART)/experiments/rnn
 	$(BIN)/ner report $(ART)/experiments/ffnn $(ART)/experiments/rnn

@@ -18,10 +18,11 @@ import torch
 from rich.table import Table
 
 from benchmarks.peers import CrfSuitePeer, SpacyPeer, score, timed
+from benchmarks.predict import RunTagger
 from ner.cli import CONFIG_DIR, PRESET_DIR
 from ner.data_processing.dataset import label_set, load_dataset
 from ner.data_processing.readers import read_conll
-from ner.trainers.trainer import Trainer
+from ner.inference.precision import cpu_capability
 from ner.utils.config import TrainConfig, load_config
 from ner.utils.console import console
 from ner.workflows.corpus import create_dataset
@@ -81,14 +82,9 @@ def run_preset(corpus_name: str, preset: str, test_tokens: list[list[str]]) -> d
         files = ModelFiles.of_run(run_dir)
         spans = predict_test_spans(base / "dataset", experiment.tokenizer, files.config, files.weights)
         (run_dir / "test_preds.csv").write_text(spans_csv(spans))
-        model = experiment.model()
-        collator = experiment.collator()
-
-        def predict(sentences):
-            examples = [{"text": s} for s in sentences]
-            return Trainer.predict(examples, collator, model, 256, "cpu", experiment.config.predict.precision)
-
-        row["tokens_per_s"] = tokens_per_second(predict, test_tokens)
+        tagger = RunTagger(run_dir, experiment.config.predict.precision)
+        row["precision"] = tagger.used_precision(test_tokens)
+        row["tokens_per_s"] = tokens_per_second(tagger.predict, test_tokens)
     return row
 
 
@@ -106,6 +102,7 @@ def run_peer(corpus_name: str, peer_name: str, test_tokens: list[list[str]], lab
         row["test_micro"] = score(test[1], peer.predict(test[0]), labels)["micro"]
         row["test_micro_sentences"] = row["test_micro"]
     else:
+        row["precision"] = "float32"
         row["tokens_per_s"] = tokens_per_second(peer.predict, test_tokens)
     return row
 
@@ -117,7 +114,9 @@ def prepare(corpus_name: str) -> None:
 
 def print_table(results: dict[str, dict[str, dict]]) -> None:
     """One row per system, columns per corpus."""
-    table = Table(title=f"accuracy benchmark ({torch.get_num_threads()} threads)")
+    table = Table(
+        title=f"accuracy benchmark (CPU capability {cpu_capability()}, {torch.get_num_threads()} threads)"
+    )
     columns = [
         "system",
         "params (wiki)",
@@ -130,6 +129,7 @@ def print_table(results: dict[str, dict[str, dict]]) -> None:
         "conll test micro",
         "conll test micro, sentences alone",
         "wiki test tok/s",
+        "precision",
     ]
     for column in columns:
         table.add_column(column, justify="left" if column == "system" else "right")
@@ -152,6 +152,7 @@ def print_table(results: dict[str, dict[str, dict]]) -> None:
             get(system, "conll2003", "test_micro"),
             get(system, "conll2003", "test_micro_sentences"),
             get(system, "wikineural", "tokens_per_s", "{:,.0f}"),
+            get(system, "wikineural", "precision", "{}"),
         )
     console.print(table)
 

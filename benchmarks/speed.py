@@ -12,6 +12,7 @@ import time
 
 import torch
 
+from ner.inference.precision import cpu_capability
 from ner.nn.models.rnn import RNN
 
 
@@ -43,7 +44,7 @@ def main() -> None:
         results[fused] = seconds_per_step(model, inputs, args.repeats)
     print(
         f"notebook RNN (300 -> 2 x 512 tanh), batch {args.batch} x {args.length} tokens, "
-        f"{torch.get_num_threads()} threads"
+        f"{torch.get_num_threads()} threads, float32, CPU capability {cpu_capability()}"
     )
     print(f"  step-by-step: {results[False]:.3f} s/step")
     print(f"  fused kernel: {results[True]:.3f} s/step")

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ner.utils.config import PRECISIONS
 from ner.utils.errors import NerError
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "scripts" / "configs"
@@ -91,14 +92,24 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_predict(args: argparse.Namespace) -> None:
     from ner.workflows.prediction import predict_file
 
-    predict_file(args.experiment, args.input, args.output, args.format, args.epoch, args.document_consistency)
+    predict_file(
+        args.experiment,
+        args.input,
+        args.output,
+        args.format,
+        args.epoch,
+        args.document_consistency,
+        args.precision,
+    )
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from ner.utils.io import atomic_write_json
     from ner.workflows.prediction import evaluate_file
 
-    result = evaluate_file(args.experiment, args.input, args.format, args.epoch, args.document_consistency)
+    result = evaluate_file(
+        args.experiment, args.input, args.format, args.epoch, args.document_consistency, args.precision
+    )
     if args.json:
         atomic_write_json(args.json, result)
 
@@ -112,7 +123,7 @@ def cmd_submit(args: argparse.Namespace) -> None:
         if not run_dir:
             raise NerError(f"--model takes NAME=RUN_DIR, got {spec!r}")
         models[name] = ModelFiles.of_run(run_dir)
-    make_submission(args.dataset, args.output, models, args.kind, args.net_ids)
+    make_submission(args.dataset, args.output, models, args.kind, args.net_ids, args.precision)
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
@@ -155,6 +166,16 @@ def cmd_report(args: argparse.Namespace) -> None:
     from ner.workflows.report import report_runs
 
     report_runs(args.runs)
+
+
+def add_precision(parser: argparse.ArgumentParser) -> None:
+    """The --precision option of the commands that predict."""
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="numeric precision of the network (default: the run's predict.precision); bfloat16 is used "
+        "only where a one-time probe finds this CPU runs the model in it faster, else float32",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -216,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="one type per entity phrase within each -DOCSTART- document (default: the run's "
             "predict.document_consistency)",
         )
+        add_precision(p)
         if name == "predict":
             p.add_argument("--output", required=True, help="CoNLL file to write: token TAB tag")
         else:
@@ -234,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--kind", choices=("leaderboard", "milestone", "final"), default="leaderboard")
     p.add_argument("--net-ids")
+    add_precision(p)
     p.set_defaults(func=cmd_submit)
 
     p = sub.add_parser(

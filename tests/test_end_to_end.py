@@ -100,11 +100,9 @@ def test_run_folder_holds_everything_needed(trained):
         "train_metrics.jsonl",
         "val_metrics.jsonl",
     } <= {p.name for p in run_dir.iterdir()}
-    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [
-        "checkpoint_0.ckpt",
-        "checkpoint_1.ckpt",
-    ]
     best = json.loads((run_dir / "best.json").read_text())
+    kept = {f"checkpoint_{epoch}.ckpt" for epoch in (1, best["epoch"])}  # the last (to resume), the best
+    assert {p.name for p in (run_dir / "checkpoints").iterdir()} == kept
     val = [json.loads(line) for line in (run_dir / "val_metrics.jsonl").read_text().splitlines()]
     assert best["value"] == max(r["metrics"]["entity_f1"] for r in val)
 

@@ -8,8 +8,8 @@ from ner.utils.config import TokenizerConfig, TrainConfig, load_config, read_yam
 from ner.workflows.experiment import build_collator, build_model
 
 
-def test_the_four_presets_ship():
-    assert presets() == ["bilstm-crf", "seed-ffnn", "seed-rnn", "window-ffnn"]
+def test_the_five_presets_ship():
+    assert presets() == ["bilstm-crf", "glove-bilstm-crf", "seed-ffnn", "seed-rnn", "window-ffnn"]
 
 
 @pytest.mark.parametrize("preset", presets())

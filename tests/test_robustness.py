@@ -216,6 +216,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, sig):
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
     for name in ("train_metrics.jsonl", "val_metrics.jsonl", "best.json"):
         assert (work / "straight" / name).read_bytes() == (work / "killed" / name).read_bytes()
+    assert len(list((work / "killed" / "checkpoints").iterdir())) <= 2  # the last and the best
 
 
 BAD_INPUTS = [

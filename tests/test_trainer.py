@@ -8,7 +8,7 @@ from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.tokenizer import Tokenizer
 from ner.models.ner_predictor import NERPredictor
 from ner.nn.embeddings.embedding import TokenEmbedding
-from ner.trainers.trainer import Trainer, bucketed_batches, clip_groups
+from ner.trainers.trainer import Trainer, bucketed_batches, clip_groups, epochs_within
 from ner.utils.tracker import ExperimentTracker
 
 TRAIN = {
@@ -56,10 +56,43 @@ def test_training_learns_and_writes_run_files(data, tmp_path):
     history = make_trainer(data, tracker).train_and_eval(batch_size=4, num_epochs=6)
     assert history[-1]["val"]["entity_f1"] == 1.0
     assert [r["epoch"] for r in tracker.read_metrics("val")] == list(range(6))
-    assert set(tracker.checkpoints()) == set(range(6))
     best = tracker.best()
+    assert set(tracker.checkpoints()) == {5, best["epoch"]}  # the last (to resume) and the best
     assert best["value"] == max(r["metrics"]["entity_f1"] for r in tracker.read_metrics("val"))
     assert tracker.model_path.exists()
+
+
+def test_a_fifteen_epoch_run_keeps_at_most_three_checkpoints(data, tmp_path):
+    tracker = ExperimentTracker(tmp_path / "long")
+    make_trainer(data, tracker).train_and_eval(batch_size=4, num_epochs=15)
+    assert 1 <= len(tracker.checkpoints()) <= 3
+    assert {14, tracker.best()["epoch"]} == set(tracker.checkpoints())
+
+
+def test_keep_checkpoints_keeps_the_newest_and_the_best(data, tmp_path):
+    tracker = ExperimentTracker(tmp_path / "all")
+    make_trainer(data, tracker).train_and_eval(batch_size=4, num_epochs=4, keep_checkpoints=0)
+    assert set(tracker.checkpoints()) == set(range(4))
+    tracker.prune_checkpoints(2, also_keep=0)
+    assert set(tracker.checkpoints()) == {0, 2, 3}
+
+
+def test_epochs_within_a_time_budget():
+    assert epochs_within(100.0, 30.0, epoch=0, start_epoch=0) == 3  # 30 s an epoch: two more fit
+    assert epochs_within(100.0, 30.0, epoch=4, start_epoch=4) == 7  # counted from a resumed epoch
+    assert epochs_within(10.0, 30.0, epoch=0, start_epoch=0) == 1  # the first epoch always counts
+    assert epochs_within(90.0, 90.0, epoch=2, start_epoch=0) == 3
+
+
+def test_time_budget_plans_fewer_epochs_and_resume_keeps_the_plan(data, tmp_path):
+    tracker = ExperimentTracker(tmp_path / "budget")
+    trainer = make_trainer(data, tracker)
+    history = trainer.train_and_eval(batch_size=4, num_epochs=6, max_minutes=0.0)
+    assert [h["epoch"] for h in history] == [0]
+    assert trainer.planned_epochs == 1
+    resumed = make_trainer(data, tracker).from_checkpoint(tracker.checkpoint_path(0))
+    assert resumed.planned_epochs == 1
+    assert resumed.train_and_eval(batch_size=4, num_epochs=6) == []
 
 
 def test_class_weights_are_balanced(data):

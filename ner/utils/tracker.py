@@ -57,6 +57,16 @@ class ExperimentTracker:
                 found[int(match.group(1))] = path
         return dict(sorted(found.items()))
 
+    def prune_checkpoints(self, keep_last: int, also_keep: int | None = None) -> None:
+        """Delete all but the `keep_last` newest checkpoints (all kept when 0) and epoch `also_keep`'s."""
+        if keep_last == 0:
+            return
+        epochs = sorted(self.checkpoints())
+        keep = set(epochs[-keep_last:]) | {also_keep}
+        for epoch in epochs:
+            if epoch not in keep:
+                self.checkpoint_path(epoch).unlink(missing_ok=True)
+
     def save_config(self, config: dict) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.config_path, config)

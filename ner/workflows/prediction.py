@@ -22,9 +22,10 @@ def predict_tags(
     epoch: int | None = None,
     batch_size: int = 256,
     document_consistency: bool | None = None,
+    precision: str | None = None,
 ) -> list[list[str]]:
     """Predicted tags of every sentence of `data`, made consistent within documents if asked (by
-    default, if the run's config says so)."""
+    default, if the run's config says so), in `precision` (by default the run's)."""
     collator = experiment.collator()
     examples = [{collator.text_colname: s.tokens} for s in data.sentences]
     ids = Trainer.predict(
@@ -33,7 +34,7 @@ def predict_tags(
         experiment.model(epoch),
         batch_size,
         experiment.config.trainer.device,
-        experiment.config.predict.precision,
+        precision or experiment.config.predict.precision,
     )
     id2label = experiment.id2label
     tags = [[id2label[i] for i in seq] for seq in ids]
@@ -62,12 +63,15 @@ def predict_file(
     fmt: str = "auto",
     epoch: int | None = None,
     document_consistency: bool | None = None,
+    precision: str | None = None,
 ) -> int:
     """Tag a file and write CoNLL (token TAB tag, blank line between sentences); returns the sentence count."""
     experiment = Experiment.open(run_dir)
     data = read_file(input_path, fmt)
     report_reading(data)
-    tags = predict_tags(experiment, data, epoch, document_consistency=document_consistency)
+    tags = predict_tags(
+        experiment, data, epoch, document_consistency=document_consistency, precision=precision
+    )
     blocks = [
         "".join(f"{tok}\t{tag}\n" for tok, tag in zip(s.tokens, t, strict=True))
         for s, t in zip(data.sentences, tags, strict=True)
@@ -83,6 +87,7 @@ def evaluate_file(
     fmt: str = "auto",
     epoch: int | None = None,
     document_consistency: bool | None = None,
+    precision: str | None = None,
 ) -> dict:
     """Metrics of a run's predictions on a labelled file, printed with a per-type table."""
     experiment = Experiment.open(run_dir)
@@ -94,7 +99,9 @@ def evaluate_file(
     unknown = sorted({t for s in data.sentences for t in s.tags} - set(label2id))
     if unknown:
         raise DataFormatError(str(input_path), None, f"tags {unknown} are not in the model's label set")
-    pred_tags = predict_tags(experiment, data, epoch, document_consistency=document_consistency)
+    pred_tags = predict_tags(
+        experiment, data, epoch, document_consistency=document_consistency, precision=precision
+    )
     gold = [[label2id[t] for t in s.tags] for s in data.sentences]
     pred = [[label2id[t] for t in seq] for seq in pred_tags]
     metrics = sequence_metrics(gold, pred, experiment.id2label)

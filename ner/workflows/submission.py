@@ -57,8 +57,9 @@ def predict_test_spans(
     config_path: str | Path,
     weights_path: str | Path,
     batch_size: int = 256,
+    precision: str | None = None,
 ) -> dict[str, list[str]]:
-    """Predicted entity spans of a saved dataset's test split."""
+    """Predicted entity spans of a saved dataset's test split, in `precision` (by default the run's)."""
     dataset = load_dataset(dataset_dir)
     if "test" not in dataset:
         raise DataFormatError(str(dataset_dir), None, "has no test split to predict")
@@ -72,7 +73,7 @@ def predict_test_spans(
         batch_size,
         0,
         config.trainer.device,
-        precision=config.predict.precision,
+        precision=precision or config.predict.precision,
     )
 
 
@@ -87,6 +88,7 @@ def make_submission(
     models: dict[str, ModelFiles],
     kind: str = "final",
     net_ids: str | None = None,
+    precision: str | None = None,
 ) -> Path:
     """Write `<kind>` zip into `output_dir`: per model `NAME/test_preds.csv` (and, for a final
     submission, its config, tokenizer and weights) plus, for milestone and final, the package sources."""
@@ -97,7 +99,7 @@ def make_submission(
     members: dict[str, bytes | Path] = {}
     for name, files in models.items():
         tokenizer = Tokenizer.load(files.tokenizer)
-        spans = predict_test_spans(dataset_dir, tokenizer, files.config, files.weights)
+        spans = predict_test_spans(dataset_dir, tokenizer, files.config, files.weights, precision=precision)
         members[f"{name}/test_preds.csv"] = spans_csv(spans).encode()
         log.print(f"{name}: " + ", ".join(f"{t} {len(s)}" for t, s in spans.items()) + " predicted spans")
         if kind == "final":

@@ -5,14 +5,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import torch
+from torch import nn
 from torch.optim import AdamW
 
 from ner.data_processing.dataset import label_set, load_dataset
 from ner.data_processing.tokenizer import Tokenizer
+from ner.data_processing.vectors import WordVectors, load_word_vectors
+from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.trainers.trainer import Trainer
 from ner.utils.config import TokenizerConfig, TrainConfig, from_dict, to_plain
 from ner.utils.console import log
-from ner.utils.errors import NerError
+from ner.utils.errors import ConfigError, NerError
 from ner.utils.tracker import ExperimentTracker
 from ner.utils.utils import set_seed
 from ner.workflows.experiment import build_collator, build_model, read_config, read_weights
@@ -35,6 +39,34 @@ def train_tokenizer(dataset_dir: str | Path, output_file: str | Path, config: To
     tokenizer.save(output_file)
     log.print(f"{tokenizer} written to {output_file}")
     return tokenizer
+
+
+def read_word_vectors(config: TrainConfig) -> WordVectors:
+    """The config's pretrained vectors, checked against its embedding size and recorded checksum; the
+    checksum is then recorded in the config."""
+    vectors = load_word_vectors(config.word_vectors.source)
+    if vectors.dim != config.model.embedding_dim:
+        raise ConfigError(
+            "model.embedding_dim",
+            f"{config.model.embedding_dim} does not match the {vectors.dim}-d vectors of {vectors.source}",
+        )
+    if config.word_vectors.checksum not in (None, vectors.checksum):
+        raise ConfigError(
+            "word_vectors.checksum",
+            f"{vectors.source} has checksum {vectors.checksum}, not the {config.word_vectors.checksum} recorded",
+        )
+    config.word_vectors.checksum = vectors.checksum
+    return vectors
+
+
+def start_from_vectors(model: nn.Module, tokenizer: Tokenizer, vectors: WordVectors) -> None:
+    """Start every word embedding of `model` from the vectors of the tokenizer's words that have one."""
+    ids, rows = vectors.rows_for(tokenizer.token2id)
+    initial = torch.from_numpy(vectors.matrix[rows])
+    for module in model.modules():
+        if isinstance(module, TokenEmbedding):
+            module.initialise(ids, initial)
+    log.print(f"word embedding: {len(ids):,} of {tokenizer.vocab_size:,} words start from {vectors.source}")
 
 
 def clear_run(tracker: ExperimentTracker) -> None:
@@ -81,11 +113,16 @@ def train_model(
     config.tokenizer = from_dict(TokenizerConfig, tokenizer_settings)
     config.labels = config.labels or label_set(dataset)
     tracker = ExperimentTracker(run_dir)
+    vectors = None
     if resume:
         tokenizer = Tokenizer.load(tracker.tokenizer_path)
+    elif config.word_vectors.source is not None:
+        vectors = read_word_vectors(config)
     config, last_epoch = prepare_run(config, tracker, tokenizer, resume, overwrite)
     set_seed(config.seed)
     model = build_model(config, tokenizer)
+    if vectors is not None:
+        start_from_vectors(model, tokenizer, vectors)
     settings = {k: v for k, v in to_plain(config.optimizer).items() if k not in ("name", "lr_schedule")}
     optimizer = AdamW(model.parameters(), **settings)
     trainer = Trainer(
@@ -110,12 +147,21 @@ def train_model(
         init_from = Path(init_from)
         if init_from.suffix == ".ckpt":
             trainer.from_checkpoint(init_from)
+            trainer.planned_epochs = None
         else:
             model.load_weights(read_weights(init_from), str(init_from))
     run = config.train_and_eval
     # Resuming finishes the planned epochs; starting from another run's checkpoint trains num_epochs more.
     num_epochs = run.num_epochs if last_epoch is not None else trainer.start_epoch + run.num_epochs
-    trainer.train_and_eval(run.batch_size, num_epochs, run.checkpoint_every, run.num_workers, run.patience)
+    trainer.train_and_eval(
+        run.batch_size,
+        num_epochs,
+        run.checkpoint_every,
+        run.num_workers,
+        run.patience,
+        run.keep_checkpoints,
+        run.max_minutes,
+    )
     best = tracker.best()
     if best is not None:
         log.print(f"best epoch {best['epoch']}: val entity_f1 {best['value']:.4f}  ->  {tracker.run_dir}")

@@ -15,6 +15,15 @@ class TokenEmbedding(Module):
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
         self.apply(self.init_weights)
 
+    @torch.no_grad()
+    def initialise(self, ids: list[int], vectors: torch.Tensor) -> None:
+        """Start the rows of token `ids` from `vectors` (one row each), e.g. pretrained word vectors."""
+        if vectors.shape[1] != self.embedding.embedding_dim:
+            raise ValueError(
+                f"vectors of size {vectors.shape[1]} for a {self.embedding.embedding_dim}-d embedding"
+            )
+        self.embedding.weight[torch.as_tensor(ids, dtype=torch.long)] = vectors.to(self.embedding.weight)
+
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         """(batch, length) ids -> (batch, length, embedding_dim) vectors."""
         return self.embedding(input_ids)

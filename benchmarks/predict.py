@@ -1,0 +1,110 @@
+"""Prediction benchmark: trained runs against spaCy's NER on the same sentences, in one process.
+
+    python -m benchmarks.predict RUN_DIR [RUN_DIR ...] [--corpus ../shared/data/wikineural-en]
+        [--precisions float32,bfloat16] [--rounds 3]
+
+For each run and precision: the precision the CPU probe actually chose, validation entity F1 in it
+(weighted and micro), and tokens/s tagging the corpus's test tokens (batches of 256, best of
+`--rounds` rounds, systems interleaved). spaCy: a blank-English pipeline with its NER trained for one
+epoch on the train split (its speed does not depend on how well it is trained), tagging the same
+sentences with `nlp.pipe`. Every figure is printed beside this CPU's capability and thread count.
+Needs the `bench` extra (pip install -e ".[bench]").
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from rich.table import Table
+
+from benchmarks.peers import SpacyPeer, score, timed
+from ner.data_processing.readers import read_conll
+from ner.inference.precision import cpu_capability, probe
+from ner.trainers.trainer import Trainer, forward_model, resolve_device
+from ner.utils.console import console
+from ner.workflows.experiment import Experiment
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wikineural-en"
+
+
+class RunTagger:
+    """A trained run tagging token lists in one precision."""
+
+    def __init__(self, run_dir: str, precision: str):
+        self.experiment = Experiment.open(run_dir)
+        self.model = self.experiment.model()
+        self.collator = self.experiment.collator()
+        self.precision = precision
+        self.name = f"{Path(run_dir).name} ({precision})"
+
+    def used_precision(self, sentences: list[list[str]]) -> str:
+        """The precision the CPU probe chose for this model (probed on the first sentences)."""
+        batch = self.collator([{self.collator.text_colname: s} for s in sentences[:256]])
+        batch.pop("labels", None)
+        device = resolve_device(self.experiment.config.trainer.device)
+        with torch.inference_mode():
+            return probe(self.model, lambda: forward_model(self.model, batch), device, self.precision)
+
+    def predict(self, sentences: list[list[str]]) -> list[list[str]]:
+        """Tags of each sentence."""
+        examples = [{self.collator.text_colname: s} for s in sentences]
+        ids = Trainer.predict(examples, self.collator, self.model, 256, "cpu", self.precision)
+        return [[self.experiment.id2label[i] for i in seq] for seq in ids]
+
+
+def split(corpus: Path, name: str) -> tuple[list[list[str]], list[list[str]]]:
+    """Tokens and tags of a CoNLL split."""
+    result = read_conll(corpus / f"{name}.conll")
+    return [s.tokens for s in result.sentences], [s.tags for s in result.sentences]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("runs", nargs="+", help="run folders written by `ner train`")
+    parser.add_argument("--corpus", type=Path, default=DATA)
+    parser.add_argument("--precisions", default="float32,bfloat16")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    test = [s.tokens for s in read_conll(args.corpus / "test.tokens").sentences]
+    val_tokens, val_tags = split(args.corpus, "val")
+    num_tokens = sum(len(s) for s in test)
+    taggers = [RunTagger(run, p) for run in args.runs for p in args.precisions.split(",")]
+    spacy = SpacyPeer(max_epochs=1)
+    spacy.fit(*split(args.corpus, "train"))
+    rows = {}
+    for tagger in taggers:
+        labels = tagger.experiment.config.labels
+        scores = score(val_tags, tagger.predict(val_tokens), labels)
+        rows[tagger.name] = {"used": tagger.used_precision(test), **scores, "seconds": float("inf")}
+    rows["spaCy blank-en ner"] = {"used": "float32", "seconds": float("inf")}
+    systems = [(t.name, t.predict) for t in taggers] + [("spaCy blank-en ner", spacy.predict)]
+    for _ in range(args.rounds):
+        for name, predict in systems:
+            _, seconds = timed(predict, test)
+            rows[name]["seconds"] = min(rows[name]["seconds"], seconds)
+    spacy_speed = num_tokens / rows["spaCy blank-en ner"]["seconds"]
+    table = Table(
+        title=f"prediction benchmark: {num_tokens:,} test tokens, CPU capability {cpu_capability()}, "
+        f"{torch.get_num_threads()} threads"
+    )
+    for column in ("system", "precision used", "val weighted", "val micro", "tokens/s", "x spaCy"):
+        table.add_column(column, justify="left" if column in ("system", "precision used") else "right")
+    for name, row in rows.items():
+        speed = num_tokens / row["seconds"]
+        table.add_row(
+            name,
+            row["used"],
+            f"{row['weighted']:.4f}" if "weighted" in row else "-",
+            f"{row['micro']:.4f}" if "micro" in row else "-",
+            f"{speed:,.0f}",
+            f"{speed / spacy_speed:.2f}",
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

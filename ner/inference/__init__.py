@@ -1,0 +1,1 @@
+"""Prediction with trained taggers: numeric precision checked against the CPU."""
