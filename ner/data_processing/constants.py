@@ -4,7 +4,6 @@ PAD_TOKEN = "<|pad|>"
 UNK_TOKEN = "<|unk|>"
 PAD_NER_TAG = "<|pad|>"
 LABEL_IGNORE_IDX = -100
-OTHER_NER_TAG = "O"
 
 NER_ENCODING_MAP = {
     PAD_NER_TAG: LABEL_IGNORE_IDX,

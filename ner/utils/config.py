@@ -19,11 +19,10 @@ def option(
     default: object,
     choices: tuple | None = None,
     minimum: float | None = None,
-    maximum: float | None = None,
     below: float | None = None,
 ) -> typing.Any:
     """A config field with its default and the values it allows."""
-    meta = {"choices": choices, "minimum": minimum, "maximum": maximum, "below": below}
+    meta = {"choices": choices, "minimum": minimum, "below": below}
     if isinstance(default, (list, dict, tuple)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -215,8 +214,6 @@ def _check_range(value: object, meta: typing.Mapping, key: str) -> None:
         raise ConfigError(key, f"{value!r} is not allowed; choose one of {list(meta['choices'])}")
     if meta.get("minimum") is not None and value < meta["minimum"]:
         raise ConfigError(key, f"{value!r} is below the minimum {meta['minimum']}")
-    if meta.get("maximum") is not None and value > meta["maximum"]:
-        raise ConfigError(key, f"{value!r} is above the maximum {meta['maximum']}")
     if meta.get("below") is not None and value >= meta["below"]:
         raise ConfigError(key, f"{value!r} must be below {meta['below']}")
 

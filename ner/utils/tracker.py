@@ -71,9 +71,6 @@ class ExperimentTracker:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.config_path, config)
 
-    def load_config(self) -> dict:
-        return read_json_file(self.config_path)
-
     def log_metrics(self, split: str, epoch: int, metrics: dict[str, float]) -> None:
         """Append one epoch's metrics of a split as a whole JSON line."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
