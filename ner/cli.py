@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ner.utils.config import PRECISIONS
-from ner.utils.errors import NerError
+from ner.utils.errors import ConfigError, NerError
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "scripts" / "configs"
 PRESET_DIR = CONFIG_DIR / "presets"
@@ -76,6 +76,12 @@ def cmd_train(args: argparse.Namespace) -> None:
     from ner.workflows.training import train_model
 
     overrides = [parse_override(o) for o in args.set]
+    for override in overrides:
+        for key in override.get("tokenizer") or {}:
+            raise ConfigError(
+                f"tokenizer.{key}",
+                "tokenizer settings come from the --tokenizer file; build it with `ner train-tokenizer`",
+            )
     config = load_config(TrainConfig, config_paths(args), overrides)
     train_model(
         config,

@@ -122,6 +122,39 @@ def test_bad_config_is_refused_before_any_work(prepared, tmp_path, override, mes
     assert message in result.stderr and not (tmp_path / "run").exists()
 
 
+WRONG_TOGETHER = [
+    (["model.word_case=mixed"], "'model.word_case + model.members': mixed folds every other ensemble member"),
+    (["model.rare_word_frac=0.3"], "'model.rare_word_frac + model.word_case'"),
+    (["model.char_filters=4", "model.char_kernel_size=4"], "'model.char_kernel_size + model.char_filters'"),
+    (["data_collator.padding=max_length"], "'data_collator.padding + data_collator.max_length'"),
+    (
+        ["model.nonlinearity=prelu"],
+        "'model.nonlinearity + model.model': prelu exists only in the notebook RNN",
+    ),
+    (["model.model=ffnn", "model.nonlinearity=relu"], "the FFNN uses ReLU between its layers"),
+    (["model.bias=false"], "'model.bias + model.model'"),
+    (["model.fused=false"], "'model.fused + model.model'"),
+    (["model.window=2"], "'model.window + model.model'"),
+    (["model.model=ffnn", "model.cell=lstm"], "'model.cell + model.model'"),
+    (["model.model=ffnn", "model.bidirectional=true"], "'model.bidirectional + model.model'"),
+    (["model.decoder=crf", "trainer.use_class_weights=true"], "'trainer.use_class_weights + model.decoder'"),
+    (["word_vectors.checksum=abc"], "'word_vectors.checksum + word_vectors.source'"),
+    (
+        ["tokenizer.case_backoff=true"],
+        "'tokenizer.case_backoff': tokenizer settings come from the --tokenizer file",
+    ),
+]
+
+
+@pytest.mark.parametrize("overrides, message", WRONG_TOGETHER)
+def test_settings_wrong_together_stop_with_one_line_and_no_run_folder(prepared, tmp_path, overrides, message):
+    sets = [arg for override in overrides for arg in ("--set", override)]
+    result = train(prepared, tmp_path / "run", *sets, expect=2)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_tokenizer_that_does_not_fit_the_model_is_refused(prepared, tmp_path):
     run = tmp_path / "run"
     train(prepared, run, "--set", "train_and_eval.num_epochs=1")

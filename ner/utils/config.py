@@ -146,6 +146,89 @@ class TrainConfig:
         """The config as JSON-ready data."""
         return to_plain(self)
 
+    def check_combinations(self) -> None:
+        """Refuse settings that are each allowed but wrong together, naming the keys (a ConfigError)."""
+        for keys, problem in combination_problems(self):
+            raise ConfigError(" + ".join(keys), problem)
+
+
+def notebook_rnn(model: ModelConfig) -> bool:
+    """Whether the model is the notebook's step-by-step/fused Elman RNN (not PyTorch's packed kernels)."""
+    return model.model == "rnn" and model.cell == "rnn" and not model.bidirectional and model.dropout == 0.0
+
+
+def combination_problems(config: TrainConfig) -> list[tuple[tuple[str, ...], str]]:
+    """(keys, problem) for each rule a config breaks, in a fixed order."""
+    m, c = config.model, config.data_collator
+    rules = [
+        (
+            ("model.word_case", "model.members"),
+            m.word_case == "mixed" and m.members == 1,
+            "mixed folds every other ensemble member, so it needs members of 2 or more",
+        ),
+        (
+            ("model.rare_word_frac", "model.word_case"),
+            m.rare_word_frac > 0 and m.word_case == "cased",
+            "rare words are read as unknown only by case-folded taggers (word_case folded or mixed)",
+        ),
+        (
+            ("model.char_kernel_size", "model.char_filters"),
+            m.char_filters > 0 and m.char_kernel_size % 2 == 0,
+            f"the character CNN's window is centred, so its size must be odd, got {m.char_kernel_size}",
+        ),
+        (
+            ("data_collator.padding", "data_collator.max_length"),
+            c.padding == "max_length" and c.max_length is None,
+            "padding to max_length needs data_collator.max_length",
+        ),
+        (
+            ("model.nonlinearity", "model.model"),
+            m.nonlinearity == "prelu" and not notebook_rnn(m),
+            "prelu exists only in the notebook RNN (model rnn, cell rnn, one direction, dropout 0)",
+        ),
+        (
+            ("model.nonlinearity", "model.model"),
+            m.nonlinearity != "tanh" and m.model == "ffnn",
+            "the FFNN uses ReLU between its layers; nonlinearity applies to recurrent models",
+        ),
+        (
+            ("model.bias", "model.model"),
+            not m.bias and not notebook_rnn(m),
+            "bias can be turned off only in the notebook RNN",
+        ),
+        (
+            ("model.fused", "model.model"),
+            not m.fused and not notebook_rnn(m),
+            "fused=false (the step-by-step loop) exists only for the notebook RNN",
+        ),
+        (
+            ("model.window", "model.model"),
+            m.window > 0 and m.model != "ffnn",
+            "a context window applies to the FFNN; recurrent models read the whole sentence",
+        ),
+        (
+            ("model.cell", "model.model"),
+            m.cell != "rnn" and m.model == "ffnn",
+            "cell applies to recurrent models, not the FFNN",
+        ),
+        (
+            ("model.bidirectional", "model.model"),
+            m.bidirectional and m.model == "ffnn",
+            "bidirectional applies to recurrent models, not the FFNN",
+        ),
+        (
+            ("trainer.use_class_weights", "model.decoder"),
+            config.trainer.use_class_weights and m.decoder == "crf",
+            "the CRF's loss scores whole tag sequences and takes no class weights; set use_class_weights false",
+        ),
+        (
+            ("word_vectors.checksum", "word_vectors.source"),
+            config.word_vectors.checksum is not None and config.word_vectors.source is None,
+            "a checksum without vectors to check",
+        ),
+    ]
+    return [(keys, problem) for keys, broken, problem in rules if broken]
+
 
 def to_plain(value: object) -> object:
     """Dataclasses and tuples turned into dicts and lists."""

@@ -109,7 +109,10 @@ def train_model(
     """Train a tagger as `config` says, keeping everything needed to use it later in `run_dir`."""
     dataset = load_dataset(dataset_dir)
     tokenizer = Tokenizer.load(tokenizer_file)
-    tokenizer_settings = to_plain(config.tokenizer) | {"lowercase": tokenizer.lowercase}
+    if not resume:
+        config.check_combinations()
+    file_settings = {"lowercase": tokenizer.lowercase, "case_backoff": tokenizer.case_backoff}
+    tokenizer_settings = to_plain(config.tokenizer) | file_settings
     config.tokenizer = from_dict(TokenizerConfig, tokenizer_settings)
     config.labels = config.labels or label_set(dataset)
     tracker = ExperimentTracker(run_dir)
