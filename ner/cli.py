@@ -144,7 +144,14 @@ def cmd_inspect(args: argparse.Namespace) -> None:
         raise NerError(f"--labels has {len(labels)} tags for {len(tokens)} tokens")
     inspect_preds(experiment.tokenizer, model, tokens, labels, experiment.id2label)
     if args.activations:
-        module = model.get_submodule(args.module)
+        name = args.module or (
+            "members.0.model.hidden_output" if model.members is not None else "model.hidden_output"
+        )
+        try:
+            module = model.get_submodule(name)
+        except AttributeError:
+            names = ", ".join(n for n, _ in model.named_modules() if n.endswith("hidden_output"))
+            raise NerError(f"--module {name!r} is not a submodule of this model; try {names}") from None
         visualize_activations(
             experiment.tokenizer,
             model,
@@ -154,7 +161,7 @@ def cmd_inspect(args: argparse.Namespace) -> None:
             id2label=experiment.id2label,
             output_path=args.activations,
         )
-        print(f"activations of {args.module} -> {args.activations}")
+        print(f"activations of {name} -> {args.activations}")
 
 
 def cmd_plot_data(args: argparse.Namespace) -> None:
@@ -272,7 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", required=True, help="space-separated tokens")
     p.add_argument("--labels", help="space-separated true tags, to colour the table")
     p.add_argument("--epoch", type=int)
-    p.add_argument("--module", default="model.hidden_output", help="submodule whose activations to plot")
+    p.add_argument(
+        "--module",
+        help="submodule whose activations to plot (default: the output layer, of the first member of an ensemble)",
+    )
     p.add_argument("--activations", help="PNG file for the activation heatmap")
     p.set_defaults(func=cmd_inspect)
 

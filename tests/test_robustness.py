@@ -330,3 +330,15 @@ def test_submission_script_refuses_a_pickle_checkpoint(prepared, tmp_path):
     )
     assert result.returncode == 2 and "needs pickle" in result.stderr
     assert not marker.exists() and not (tmp_path / "sub" / "leaderboard_submission.zip").exists()
+
+
+def test_inspect_plots_an_ensembles_activations_and_names_a_wrong_module(prepared, tmp_path):
+    run = tmp_path / "ensemble"
+    train(prepared, run, "--set", "model.members=2", "--set", "train_and_eval.num_epochs=1")
+    common = ["inspect", "--experiment", run, "--text", "Anna lives in Rome"]
+    result = ner(*common, "--activations", tmp_path / "act.png")
+    assert "members.0.model.hidden_output" in result.stdout
+    assert (tmp_path / "act.png").read_bytes()[:4] == b"\x89PNG"
+    wrong = ner(*common, "--activations", tmp_path / "b.png", "--module", "model.hidden_output", expect=2)
+    assert "not a submodule of this model; try members.0.model.hidden_output" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1
