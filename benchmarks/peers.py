@@ -6,6 +6,7 @@ import random
 import time
 
 from ner.utils.metrics import compute_entity_f1, seqeval_scores
+from ner.utils.spans import orphan_inside
 
 
 def word_features(sentence: list[str], i: int) -> dict:
@@ -116,7 +117,7 @@ def repair_iob(tags: list[str]) -> list[str]:
     """Tags with each I-X that does not continue an X entity turned into B-X (spaCy refuses them)."""
     repaired, previous = [], "O"
     for tag in tags:
-        if tag.startswith("I-") and previous[2:] != tag[2:]:
+        if orphan_inside(previous, tag):
             tag = "B-" + tag[2:]
         repaired.append(tag)
         previous = tag

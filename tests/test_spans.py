@@ -87,3 +87,11 @@ def test_tag_spans_are_typed_ordered_and_inclusive():
 def test_token_idxs_must_match_the_tags_in_length():
     with pytest.raises(ValueError, match="differ in length"):
         get_named_entity_spans([0, 0], [0])
+
+
+def test_orphan_inside_is_an_i_tag_that_continues_no_entity_of_its_type():
+    from ner.utils.spans import orphan_inside
+
+    assert orphan_inside("O", "I-PER") and orphan_inside("B-LOC", "I-PER") and orphan_inside("I-LOC", "I-PER")
+    assert not orphan_inside("B-PER", "I-PER") and not orphan_inside("I-PER", "I-PER")
+    assert not orphan_inside("O", "B-PER") and not orphan_inside("B-PER", "O")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ner.utils.errors import DataFormatError
+from ner.utils.spans import orphan_inside
 
 TAG_PATTERN = re.compile(r"^(O|[BI]-\S+)$")
 DOCSTART = "-DOCSTART-"
@@ -106,8 +107,7 @@ def count_orphan_inside_tags(tags: list[str]) -> int:
     """Number of I-X tags that do not follow B-X or I-X (legal data, but worth counting)."""
     orphans, previous = 0, "O"
     for tag in tags:
-        if tag.startswith("I-") and previous[2:] != tag[2:]:
-            orphans += 1
+        orphans += orphan_inside(previous, tag)
         previous = tag
     return orphans
 

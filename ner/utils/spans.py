@@ -9,6 +9,11 @@ from ner.data_processing.constants import NER_DECODING_MAP
 DEFAULT_ENTITY_TYPES = ("LOC", "MISC", "PER", "ORG")
 
 
+def orphan_inside(previous: str, tag: str) -> bool:
+    """Whether `tag` is an I-X that does not continue an X entity after the tag `previous`."""
+    return tag.startswith("I-") and (previous[:2] not in ("B-", "I-") or previous[2:] != tag[2:])
+
+
 def entity_types(id2label: dict[int, str]) -> list[str]:
     """Entity types of a label map, the notebook's four first."""
     found = {label[2:] for label in id2label.values() if label[:2] in ("B-", "I-")}

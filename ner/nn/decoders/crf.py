@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ner.nn.module import Module
+from ner.utils.spans import orphan_inside
 
 FORBIDDEN = -1e4
 
@@ -16,11 +17,9 @@ def bio_transition_mask(labels: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     allowed = torch.ones(size, size, dtype=torch.bool)
     start = torch.ones(size, dtype=torch.bool)
     for j, to in enumerate(labels):
-        if not to.startswith("I-"):
-            continue
-        start[j] = False
+        start[j] = not orphan_inside("O", to)
         for i, source in enumerate(labels):
-            allowed[i, j] = source[2:] == to[2:] and source[:2] in ("B-", "I-")
+            allowed[i, j] = not orphan_inside(source, to)
     return allowed, start
 
 
