@@ -3,7 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ner.data_processing.constants import NER_ENCODING_MAP
-from ner.utils.spans import tag_spans
+from ner.utils.spans import orphan_inside, tag_spans
 from ner.utils.utils import get_named_entity_spans
 
 E = NER_ENCODING_MAP
@@ -90,8 +90,6 @@ def test_token_idxs_must_match_the_tags_in_length():
 
 
 def test_orphan_inside_is_an_i_tag_that_continues_no_entity_of_its_type():
-    from ner.utils.spans import orphan_inside
-
     assert orphan_inside("O", "I-PER") and orphan_inside("B-LOC", "I-PER") and orphan_inside("I-LOC", "I-PER")
     assert not orphan_inside("B-PER", "I-PER") and not orphan_inside("I-PER", "I-PER")
     assert not orphan_inside("O", "B-PER") and not orphan_inside("B-PER", "O")
