@@ -1,0 +1,42 @@
+"""A run folder trained with an earlier version still loads and tags exactly as it did then."""
+
+from pathlib import Path
+
+from ner.cli import main
+from ner.data_processing.tokenizer import Tokenizer
+from ner.models.ner_predictor import NERPredictor
+from ner.utils.serialization import load_safetensors
+from ner.workflows.experiment import read_config
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+RUN = FIXTURES / "legacy_run"
+
+
+def test_a_run_folder_from_an_earlier_version_tags_as_it_did(tmp_path):
+    output = tmp_path / "tags.conll"
+    status = main(
+        [
+            "predict",
+            "--experiment",
+            str(RUN),
+            "--input",
+            str(FIXTURES / "legacy_input.conll"),
+            "--output",
+            str(output),
+        ]
+    )
+    assert status == 0
+    assert output.read_text() == (FIXTURES / "legacy_predictions.conll").read_text()
+
+
+def test_the_notebooks_loading_cell_reads_the_legacy_weights():
+    config = read_config(RUN / "config.json").to_dict()
+    tokenizer = Tokenizer.load(RUN / "tokenizer.json")
+    model = NERPredictor(
+        vocab_size=tokenizer.vocab_size,
+        padding_idx=tokenizer.pad_id,
+        output_dim=len(config["labels"]),
+        labels=config["labels"],
+        **config["model"],
+    )
+    model.load_state_dict(load_safetensors(RUN / "model.safetensors")[0])
