@@ -23,10 +23,10 @@ from ner.cli import CONFIG_DIR, PRESET_DIR
 from ner.data_processing.dataset import label_set, load_dataset
 from ner.data_processing.readers import read_conll
 from ner.inference.precision import cpu_capability
+from ner.inference.run import Experiment
 from ner.utils.config import TrainConfig, load_config
 from ner.utils.console import console
 from ner.workflows.corpus import create_dataset
-from ner.workflows.experiment import Experiment
 from ner.workflows.prediction import consistent_tags, predict_tags
 from ner.workflows.submission import ModelFiles, predict_test_spans, spans_csv
 from ner.workflows.training import train_model, train_tokenizer

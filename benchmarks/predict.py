@@ -21,10 +21,11 @@ from rich.table import Table
 
 from benchmarks.peers import SpacyPeer, score, timed
 from ner.data_processing.readers import read_conll
-from ner.inference.precision import cpu_capability, probe
-from ner.trainers.trainer import Trainer, forward_model, resolve_device
+from ner.inference.precision import cpu_capability
+from ner.inference.run import Experiment
+from ner.inference.tagging import probe_precision
 from ner.utils.console import console
-from ner.workflows.experiment import Experiment
+from ner.utils.utils import resolve_device
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wikineural-en"
 
@@ -34,24 +35,21 @@ class RunTagger:
 
     def __init__(self, run_dir: str, precision: str):
         self.experiment = Experiment.open(run_dir)
-        self.model = self.experiment.model()
-        self.collator = self.experiment.collator()
         self.precision = precision
         self.name = f"{Path(run_dir).name} ({precision})"
 
     def used_precision(self, sentences: list[list[str]]) -> str:
         """The precision the CPU probe chose for this model (probed on the first sentences)."""
-        batch = self.collator([{self.collator.text_colname: s} for s in sentences[:256]])
-        batch.pop("labels", None)
+        collator = self.experiment.collator()
+        examples = [{collator.text_colname: s} for s in sentences[:256]]
         device = resolve_device(self.experiment.config.trainer.device)
+        model = self.experiment.model().to(device).eval()
         with torch.inference_mode():
-            return probe(self.model, lambda: forward_model(self.model, batch), device, self.precision)
+            return probe_precision(model, collator, examples, device, self.precision)
 
     def predict(self, sentences: list[list[str]]) -> list[list[str]]:
-        """Tags of each sentence."""
-        examples = [{self.collator.text_colname: s} for s in sentences]
-        ids = Trainer.predict(examples, self.collator, self.model, 256, "cpu", self.precision)
-        return [[self.experiment.id2label[i] for i in seq] for seq in ids]
+        """Tags of each sentence (sentence by sentence: no documents)."""
+        return self.experiment.tag(sentences, precision=self.precision)
 
 
 def split(corpus: Path, name: str) -> tuple[list[list[str]], list[list[str]]]:

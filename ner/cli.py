@@ -133,8 +133,8 @@ def cmd_submit(args: argparse.Namespace) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
+    from ner.inference.run import Experiment
     from ner.utils.visualize import inspect_preds, visualize_activations
-    from ner.workflows.experiment import Experiment
 
     experiment = Experiment.open(args.experiment)
     model = experiment.model(args.epoch)

@@ -13,10 +13,10 @@ import yaml
 from ner.data_processing.constants import NER_ENCODING_MAP
 from ner.data_processing.readers import read_file
 from ner.data_processing.tokenizer import Tokenizer
+from ner.inference.run import Experiment
 from ner.models.document_consistency import majority_types, phrase
 from ner.models.ner_predictor import NERPredictor
 from ner.utils.spans import tag_spans
-from ner.workflows.experiment import Experiment
 from ner.workflows.prediction import predict_tags
 from tests.conftest import CONLL, WIKINEURAL, require_data
 

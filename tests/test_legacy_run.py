@@ -4,9 +4,9 @@ from pathlib import Path
 
 from ner.cli import main
 from ner.data_processing.tokenizer import Tokenizer
+from ner.inference.run import Experiment, read_config
 from ner.models.ner_predictor import NERPredictor
 from ner.utils.serialization import load_safetensors
-from ner.workflows.experiment import read_config
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 RUN = FIXTURES / "legacy_run"
@@ -40,3 +40,12 @@ def test_the_notebooks_loading_cell_reads_the_legacy_weights():
         **config["model"],
     )
     model.load_state_dict(load_safetensors(RUN / "model.safetensors")[0])
+
+
+def test_the_run_opens_into_an_object_that_tags_token_lists():
+    blocks = (FIXTURES / "legacy_predictions.conll").read_text().strip().split("\n\n")
+    rows = [[line.split("\t") for line in block.splitlines()] for block in blocks]
+    sentences = [[token for token, _ in row] for row in rows]
+    experiment = Experiment.open(RUN)
+    assert experiment.tag(sentences, batch_size=2) == [[tag for _, tag in row] for row in rows]
+    assert experiment.model() is experiment.model()  # read from disk once

@@ -13,7 +13,7 @@ from torch import nn
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.tokenizer import Tokenizer
 from ner.inference import precision
-from ner.trainers.trainer import Trainer
+from ner.inference.tagging import predict_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 SENTENCES = [["Anna", "lives", "in", "Rome"], ["Acme", "Corp", "hires"], ["Paris"]]
@@ -49,12 +49,12 @@ def collator():
 def test_bfloat16_falls_back_to_float32_where_the_kernel_does_not_run(collator, notes):
     examples = [{"text": s} for s in SENTENCES]
     model = NoReducedKernel()
-    expected = Trainer.predict(examples, collator, model)
-    assert Trainer.predict(examples, collator, model, precision="bfloat16") == expected
+    expected = predict_ids(examples, collator, model)
+    assert predict_ids(examples, collator, model, precision="bfloat16") == expected
     err = notes.getvalue()
     assert "bfloat16 does not run (could not create a primitive descriptor" in err
     assert "predicting in float32" in err
-    Trainer.predict(examples, collator, model, precision="bfloat16")
+    predict_ids(examples, collator, model, precision="bfloat16")
     assert notes.getvalue() == err  # probed once per process
 
 
@@ -91,8 +91,8 @@ def test_a_batch_that_fails_in_bfloat16_is_redone_in_float32(collator, notes, mo
     monkeypatch.setattr(precision, "_seconds", lambda run: (run(), 0.0)[1])
     examples = [{"text": s} for s in SENTENCES]
     model = FailsOnLongBatches()
-    expected = Trainer.predict(examples, collator, model, batch_size=1)
-    assert Trainer.predict(examples, collator, model, batch_size=1, precision="bfloat16") == expected
+    expected = predict_ids(examples, collator, model, batch_size=1)
+    assert predict_ids(examples, collator, model, batch_size=1, precision="bfloat16") == expected
     assert "bfloat16 does not run (no reduced kernel for this shape)" in notes.getvalue()
 
 
@@ -102,7 +102,7 @@ import torch
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.tokenizer import Tokenizer
 from ner.models.ner_predictor import NERPredictor
-from ner.trainers.trainer import Trainer
+from ner.inference.tagging import predict_ids
 sentences = [["Anna", "lives", "in", "Rome"], ["Acme", "Corp", "hires"]] * 8 + [["Rome", "is", "big"]] * 300
 tokenizer = Tokenizer().train({"text": sentences})
 torch.manual_seed(0)
@@ -110,7 +110,7 @@ model = NERPredictor(tokenizer.vocab_size, 16, tokenizer.pad_id, 32, 9, model="r
                      bidirectional=True, decoder="crf", char_filters=8, char_dim=4)
 collator = DataCollator(tokenizer, char_max_length=10)
 examples = [{"text": s} for s in sentences]
-assert Trainer.predict(examples, collator, model, precision="bfloat16") == Trainer.predict(examples, collator, model)
+assert predict_ids(examples, collator, model, precision="bfloat16") == predict_ids(examples, collator, model)
 print(torch.backends.cpu.get_cpu_capability())
 """
 

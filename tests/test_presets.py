@@ -4,8 +4,8 @@ import torch
 from ner.cli import CONFIG_DIR, PRESET_DIR, presets
 from ner.data_processing.constants import DEFAULT_LABELS, PAD_TOKEN, UNK_TOKEN
 from ner.data_processing.tokenizer import Tokenizer
+from ner.inference.run import build_collator, build_model
 from ner.utils.config import TokenizerConfig, TrainConfig, load_config, read_yaml
-from ner.workflows.experiment import build_collator, build_model
 
 
 def test_the_five_presets_ship():

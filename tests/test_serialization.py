@@ -5,10 +5,10 @@ import sys
 import pytest
 import torch
 
+from ner.inference.run import read_weights
 from ner.models.ner_predictor import NERPredictor
 from ner.utils.errors import UnsafeFileError
 from ner.utils.serialization import load_torch, save_torch
-from ner.workflows.experiment import read_weights
 
 
 class Payload:

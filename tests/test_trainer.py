@@ -6,6 +6,7 @@ from torch.utils.data import DataLoader
 
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.tokenizer import Tokenizer
+from ner.inference.tagging import predict_ids
 from ner.models.ner_predictor import NERPredictor
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.trainers.trainer import Trainer, bucketed_batches, clip_groups, epochs_within
@@ -164,7 +165,7 @@ def test_an_ensemble_trains_with_the_trainers_class_weights(data, decoder):
     history = trainer.train_and_eval(batch_size=4, num_epochs=6)
     assert seen[0] is trainer.loss_fn and torch.equal(seen[0].weight, trainer.class_weights)
     assert history[-1]["val"]["entity_f1"] == 1.0
-    assert Trainer.predict([{"text": ["Anna", "Smith"]}], collator, model) == [[3, 4]]
+    assert predict_ids([{"text": ["Anna", "Smith"]}], collator, model) == [[3, 4]]
 
 
 def test_each_ensemble_member_is_clipped_on_its_own():
@@ -181,8 +182,8 @@ def test_bfloat16_prediction_agrees_with_float32(data):
     trainer = make_trainer(data)
     trainer.train_and_eval(batch_size=4, num_epochs=6)
     examples = [{"text": t} for t in TRAIN["text"][:3]]
-    full = Trainer.predict(examples, collator, trainer.model)
-    assert Trainer.predict(examples, collator, trainer.model, precision="bfloat16") == full
+    full = predict_ids(examples, collator, trainer.model)
+    assert predict_ids(examples, collator, trainer.model, precision="bfloat16") == full
     assert full == [[collator.label2id[t] for t in tags] for tags in TRAIN["NER"][:3]]
     with pytest.raises(ValueError, match="precision"):
-        Trainer.predict(examples, collator, trainer.model, precision="float16")
+        predict_ids(examples, collator, trainer.model, precision="float16")

@@ -97,3 +97,11 @@ def label_set(dataset: datasets.DatasetDict, label_colname: str = "NER") -> list
             found.update(tag for tags in split[label_colname] for tag in tags)
     extras = sorted(found - set(DEFAULT_LABELS), key=lambda t: (t[2:], t))
     return list(DEFAULT_LABELS) + extras
+
+
+def as_examples(data: object, columns: list[str]) -> list[dict]:
+    """A dataset (Hugging Face or list of dicts) as a list of dicts holding only `columns`."""
+    if isinstance(data, list):
+        return [{c: example[c] for c in columns if c in example} for example in data]
+    present = [c for c in columns if c in data.column_names]
+    return data.select_columns(present).to_list()

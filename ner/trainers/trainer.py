@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import time
 from pathlib import Path
 
@@ -15,50 +14,15 @@ from torch.utils.data import DataLoader
 
 from ner.data_processing.constants import LABEL_IGNORE_IDX
 from ner.data_processing.data_collator import DataCollator
-from ner.inference.precision import autocast, fall_back, probe
+from ner.data_processing.dataset import as_examples
+from ner.inference.tagging import length_sorted_batches, predict_spans
+from ner.models.forward import decode, forward_model
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
 from ner.utils.metrics import compute_loss, sequence_metrics
 from ner.utils.serialization import load_torch, save_torch
-from ner.utils.spans import get_named_entity_spans
 from ner.utils.tracker import BEST_METRIC, ExperimentTracker
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """'auto' becomes cuda, then mps, then cpu, whichever is available first."""
-    if str(device) != "auto":
-        return torch.device(device)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def as_examples(data: object, columns: list[str]) -> list[dict]:
-    """A dataset (Hugging Face or list of dicts) as a list of dicts holding only `columns`."""
-    if isinstance(data, list):
-        return [{c: example[c] for c in columns if c in example} for example in data]
-    present = [c for c in columns if c in data.column_names]
-    return data.select_columns(present).to_list()
-
-
-def forward_model(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Logits of a batch, passing the padding mask and character ids to models that take them."""
-    accepted = inspect.signature(model.forward).parameters
-    extras = {k: v for k, v in batch.items() if k in ("padding_mask", "char_ids") and k in accepted}
-    return model(batch["input_ids"], **extras)
-
-
-def probe_precision(
-    model: nn.Module, data_collator: DataCollator, examples: list[dict], device: torch.device, precision: str
-) -> str:
-    """The precision to predict in (see `precision.probe`), probed on a real batch and on its first
-    sentence repeated (sequences of one length take other kernels)."""
-    batches = [data_collator(examples), data_collator(examples[:1] * len(examples))]
-    batches = [{k: v.to(device) for k, v in b.items() if k != "labels"} for b in batches]
-    forwards = [lambda b=b: forward_model(model, b) for b in batches]
-    return probe(model, forwards, device, precision)
+from ner.utils.utils import resolve_device
 
 
 def clip_groups(model: nn.Module) -> list[list[nn.Parameter]]:
@@ -67,19 +31,6 @@ def clip_groups(model: nn.Module) -> list[list[nn.Parameter]]:
     if isinstance(members, nn.ModuleList):
         return [list(member.parameters()) for member in members]
     return [list(model.parameters())]
-
-
-def decode(model: nn.Module, logits: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
-    """Tag ids of a batch: the model's own decoder if it has one, else the arg-max."""
-    if hasattr(model, "decode"):
-        return model.decode(logits, padding_mask)
-    return logits.argmax(dim=-1)
-
-
-def length_sorted_batches(examples: list[dict], text_colname: str, batch_size: int) -> list[list[int]]:
-    """Indices in batches of similar length, for fast evaluation; order is restored afterwards."""
-    order = sorted(range(len(examples)), key=lambda i: len(examples[i][text_colname]))
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def bucketed_batches(
@@ -377,44 +328,6 @@ class Trainer:
         return self
 
     @staticmethod
-    @torch.inference_mode()
-    def predict(
-        examples: list[dict],
-        data_collator: DataCollator,
-        model: nn.Module,
-        batch_size: int = 128,
-        device: str | torch.device = "cpu",
-        precision: str = "float32",
-    ) -> list[list[int]]:
-        """Predicted tag ids of each example (in input order), never truncated; `precision` bfloat16
-        runs the network's matrix products in bfloat16 (the decoder stays in float32) where this CPU
-        runs the model's kernels in it faster than in float32, else float32 (see `precision.probe`)."""
-        device = resolve_device(device)
-        model = model.to(device).eval()
-        predictions: list[list[int]] = [[] for _ in examples]
-        batches = length_sorted_batches(examples, data_collator.text_colname, batch_size)
-        if batches and precision != "float32":
-            precision = probe_precision(
-                model, data_collator, [examples[i] for i in batches[len(batches) // 2]], device, precision
-            )
-        for indices in batches:
-            batch = data_collator([examples[i] for i in indices])
-            batch = {k: v.to(device) for k, v in batch.items() if k != "labels"}
-            try:
-                with autocast(device, precision):
-                    logits = forward_model(model, batch)
-            except RuntimeError as err:
-                if precision == "float32":
-                    raise
-                precision = fall_back(model, device, precision, err)
-                logits = forward_model(model, batch)
-            preds = decode(model, logits.float(), batch["padding_mask"]).cpu()
-            for row, i in enumerate(indices):
-                keep = batch["padding_mask"][row].cpu() == 0
-                predictions[i] = preds[row][keep].tolist()
-        return predictions
-
-    @staticmethod
     def test(
         test_data: object,
         data_collator: DataCollator,
@@ -425,16 +338,9 @@ class Trainer:
         index_colname: str = "index",
         precision: str = "float32",
     ) -> dict[str, list[str]]:
-        """Predicted entity spans of a test split, as 'start-end' strings in its index numbering."""
-        examples = as_examples(test_data, [data_collator.text_colname, index_colname])
-        id2label = {v: k for k, v in data_collator.label2id.items() if v != LABEL_IGNORE_IDX}
-        predictions = Trainer.predict(examples, data_collator, model, batch_size, device, precision)
-        spans: dict[str, list[str]] = {}
-        for example, tag_ids in zip(examples, predictions, strict=True):
-            found = get_named_entity_spans(tag_ids, [int(i) for i in example[index_colname]], id2label)
-            for etype, etype_spans in found.items():
-                spans.setdefault(etype, []).extend(f"{s}-{e}" for s, e in etype_spans)
-        return spans
+        """Predicted entity spans of a test split, as 'start-end' strings in its index numbering (the
+        notebook's API over `predict_spans`; `num_workers` is accepted and unused)."""
+        return predict_spans(test_data, data_collator, model, batch_size, device, index_colname, precision)
 
 
 def load_model_state(model: nn.Module, state_dict: dict, source: str) -> None:

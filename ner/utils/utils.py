@@ -1,4 +1,4 @@
-"""Small helpers the notebook imports: span extraction, seeding, coloured text, a success badge."""
+"""Small helpers the notebook imports (span extraction, seeding, coloured text, a success badge) and the device choice."""
 
 from __future__ import annotations
 
@@ -57,3 +57,14 @@ def success() -> Success:
 
 
 __all__ = ["colored", "get_named_entity_spans", "set_seed", "success"]
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """'auto' becomes cuda, then mps, then cpu, whichever is available first."""
+    if str(device) != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")

@@ -20,6 +20,7 @@ from torch import nn
 from ner.data_processing.constants import NER_DECODING_MAP
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.tokenizer import Tokenizer
+from ner.models.forward import decode, forward_model
 from ner.nn.models.rnn import RNN
 from ner.utils.config import CollatorConfig
 from ner.utils.console import console as default_console
@@ -62,8 +63,6 @@ def predict_sentence(
     tokenizer: Tokenizer, model: nn.Module, tokens: list[str], id2label: dict[int, str] | None = None
 ) -> list[str]:
     """Predicted tags of one tokenized sentence."""
-    from ner.trainers.trainer import decode, forward_model
-
     id2label = NER_DECODING_MAP if id2label is None else id2label
     model.eval()
     batch = _model_input(tokenizer, model, tokens)

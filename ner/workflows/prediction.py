@@ -7,13 +7,12 @@ from pathlib import Path
 from rich.table import Table
 
 from ner.data_processing.readers import ReadResult, read_file
+from ner.inference.run import Experiment
 from ner.models.document_consistency import harmonize_documents
-from ner.trainers.trainer import Trainer
 from ner.utils.console import console, log
 from ner.utils.errors import DataFormatError
 from ner.utils.io import atomic_write_text
 from ner.utils.metrics import entity_scores, sequence_metrics
-from ner.workflows.experiment import Experiment
 
 
 def predict_tags(
@@ -26,21 +25,15 @@ def predict_tags(
 ) -> list[list[str]]:
     """Predicted tags of every sentence of `data`, made consistent within documents if asked (by
     default, if the run's config says so), in `precision` (by default the run's)."""
-    collator = experiment.collator()
-    examples = [{collator.text_colname: s.tokens} for s in data.sentences]
-    ids = Trainer.predict(
-        examples,
-        collator,
-        experiment.model(epoch),
+    sentences = data.sentences
+    return experiment.tag(
+        [s.tokens for s in sentences],
+        [s.document for s in sentences],
+        epoch,
+        precision,
+        document_consistency,
         batch_size,
-        experiment.config.trainer.device,
-        precision or experiment.config.predict.precision,
     )
-    id2label = experiment.id2label
-    tags = [[id2label[i] for i in seq] for seq in ids]
-    if document_consistency is None:
-        document_consistency = experiment.config.predict.document_consistency
-    return consistent_tags(data, tags) if document_consistency else tags
 
 
 def consistent_tags(data: ReadResult, tags: list[list[str]]) -> list[list[str]]:

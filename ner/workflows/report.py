@@ -6,9 +6,9 @@ from pathlib import Path
 
 from rich.table import Table
 
+from ner.inference.run import Experiment
 from ner.utils.console import console
 from ner.utils.errors import DataFormatError
-from ner.workflows.experiment import Experiment
 
 COLUMNS = {
     "loss": "loss",

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from ner.data_processing.dataset import load_dataset
 from ner.data_processing.tokenizer import Tokenizer
-from ner.trainers.trainer import Trainer
+from ner.inference.run import Experiment, build_collator, load_model, read_config
+from ner.inference.tagging import predict_spans
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
 from ner.utils.io import atomic_write
-from ner.workflows.experiment import Experiment, build_collator, load_model, read_config
 
 SUBMISSION_KINDS = {
     "leaderboard": "leaderboard_submission.zip",
@@ -66,12 +66,11 @@ def predict_test_spans(
     config = read_config(config_path)
     model = load_model(config, tokenizer, weights_path)
     collator = build_collator(config, tokenizer, for_prediction=True)
-    return Trainer.test(
+    return predict_spans(
         dataset["test"],
         collator,
         model,
         batch_size,
-        0,
         config.trainer.device,
         precision=precision or config.predict.precision,
     )

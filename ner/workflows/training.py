@@ -12,6 +12,7 @@ from torch.optim import AdamW
 from ner.data_processing.dataset import label_set, load_dataset
 from ner.data_processing.tokenizer import Tokenizer
 from ner.data_processing.vectors import WordVectors, load_word_vectors
+from ner.inference.run import build_collator, build_model, read_config, read_weights
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.trainers.trainer import Trainer
 from ner.utils.config import TokenizerConfig, TrainConfig, from_dict, to_plain
@@ -19,7 +20,6 @@ from ner.utils.console import log
 from ner.utils.errors import ConfigError, NerError
 from ner.utils.tracker import ExperimentTracker
 from ner.utils.utils import set_seed
-from ner.workflows.experiment import build_collator, build_model, read_config, read_weights
 
 RUN_FILES = (
     "config.json",

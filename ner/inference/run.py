@@ -1,8 +1,8 @@
-"""A trained run's folder loaded back: config, tokenizer, label map and model."""
+"""A trained run's folder opened for use: config, tokenizer, label map, model, and tagging with them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -10,6 +10,8 @@ import torch
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.readers import read_json_file
 from ner.data_processing.tokenizer import Tokenizer
+from ner.inference.tagging import predict_ids
+from ner.models.document_consistency import harmonize_documents
 from ner.models.ner_predictor import NERPredictor
 from ner.utils.config import TrainConfig, from_dict
 from ner.utils.errors import ConfigError, DataFormatError
@@ -83,6 +85,7 @@ class Experiment:
     tracker: ExperimentTracker
     config: TrainConfig
     tokenizer: Tokenizer
+    models: dict[int | None, NERPredictor] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, run_dir: str | Path) -> Experiment:
@@ -110,8 +113,34 @@ class Experiment:
         return checkpoints[epoch]
 
     def model(self, epoch: int | None = None) -> NERPredictor:
-        """The run's best model, or the model of epoch `epoch`."""
-        return load_model(self.config, self.tokenizer, self.weights_path(epoch))
+        """The run's best model, or the model of epoch `epoch`; read from disk once."""
+        if epoch not in self.models:
+            self.models[epoch] = load_model(self.config, self.tokenizer, self.weights_path(epoch))
+        return self.models[epoch]
+
+    def tag(
+        self,
+        sentences: list[list[str]],
+        documents: list[int | None] | None = None,
+        epoch: int | None = None,
+        precision: str | None = None,
+        document_consistency: bool | None = None,
+        batch_size: int = 256,
+    ) -> list[list[str]]:
+        """Tags of each token list, by the run's best model (or epoch `epoch`'s), in `precision` and with
+        document consistency over `documents` (each sentence's document number) as given or, by
+        default, as the run's config says."""
+        collator = self.collator()
+        examples = [{collator.text_colname: tokens} for tokens in sentences]
+        precision = precision or self.config.predict.precision
+        device = self.config.trainer.device
+        ids = predict_ids(examples, collator, self.model(epoch), batch_size, device, precision)
+        tags = [[self.id2label[i] for i in seq] for seq in ids]
+        if document_consistency is None:
+            document_consistency = self.config.predict.document_consistency
+        if document_consistency and documents is not None:
+            tags = harmonize_documents(sentences, tags, documents)
+        return tags
 
     def collator(self) -> DataCollator:
         """A collator for prediction with this run's tokenizer and labels."""

@@ -1,0 +1,22 @@
+"""Running any tagger on a batch: its forward pass with the inputs it takes, and its decoding."""
+
+from __future__ import annotations
+
+import inspect
+
+import torch
+from torch import nn
+
+
+def forward_model(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Logits of a batch, passing the padding mask and character ids to models that take them."""
+    accepted = inspect.signature(model.forward).parameters
+    extras = {k: v for k, v in batch.items() if k in ("padding_mask", "char_ids") and k in accepted}
+    return model(batch["input_ids"], **extras)
+
+
+def decode(model: nn.Module, logits: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+    """Tag ids of a batch: the model's own decoder if it has one, else the arg-max."""
+    if hasattr(model, "decode"):
+        return model.decode(logits, padding_mask)
+    return logits.argmax(dim=-1)
