@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ner.utils.console import log
 from ner.utils.errors import DataFormatError
 from ner.utils.spans import orphan_inside
 
@@ -55,6 +56,14 @@ class ReadResult:
             columns["NER"] = [s.tags for s in self.sentences]
         columns["index"] = [s.index for s in self.sentences]
         return columns
+
+
+def report_reading(data: ReadResult) -> None:
+    """Warn about what reading a file changed or noticed."""
+    if data.empty_skipped:
+        log.print(f"[yellow]warning[/]: {data.path}: skipped {data.empty_skipped} empty sentence(s)")
+    if data.truncated:
+        log.print(f"[yellow]warning[/]: {data.path}: truncated {data.truncated} over-long sentence(s)")
 
 
 def check_file(path: str | Path) -> Path:

@@ -8,8 +8,8 @@ import datasets
 from rich.table import Table
 
 from ner.data_processing.dataset import find_split_files, read_splits, save_dataset, to_dataset_dict
+from ner.data_processing.readers import report_reading
 from ner.utils.console import console, log
-from ner.workflows.prediction import report_reading
 
 
 def create_dataset(

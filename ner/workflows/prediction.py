@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from ner.data_processing.readers import ReadResult, read_file
+from ner.data_processing.readers import ReadResult, read_file, report_reading
 from ner.inference.run import Experiment
 from ner.models.document_consistency import harmonize_documents
 from ner.utils.console import console, log
@@ -39,14 +39,6 @@ def predict_tags(
 def consistent_tags(data: ReadResult, tags: list[list[str]]) -> list[list[str]]:
     """Tags of `data`'s sentences made consistent within its documents."""
     return harmonize_documents([s.tokens for s in data.sentences], tags, [s.document for s in data.sentences])
-
-
-def report_reading(data: ReadResult) -> None:
-    """Warn about what reading a file changed or noticed."""
-    if data.empty_skipped:
-        log.print(f"[yellow]warning[/]: {data.path}: skipped {data.empty_skipped} empty sentence(s)")
-    if data.truncated:
-        log.print(f"[yellow]warning[/]: {data.path}: truncated {data.truncated} over-long sentence(s)")
 
 
 def predict_file(
