@@ -68,8 +68,9 @@ def probe(
 
 def fall_back(model: nn.Module, device: torch.device, precision: str, error: RuntimeError) -> str:
     """float32 from now on for this kind of model, after `precision` failed on a batch the probe missed."""
-    _probed[_kernel_key(model, device, precision)] = ("float32", f"does not run ({_first_line(error)})")
-    _note(device, precision, _probed[_kernel_key(model, device, precision)][1], "float32")
+    reason = f"does not run ({_first_line(error)})"
+    _probed[_kernel_key(model, device, precision)] = ("float32", reason)
+    _note(device, precision, reason, "float32")
     return "float32"
 
 

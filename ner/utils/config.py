@@ -148,7 +148,9 @@ class TrainConfig:
 
     def check_combinations(self) -> None:
         """Refuse settings that are each allowed but wrong together, naming the keys (a ConfigError)."""
-        for keys, problem in combination_problems(self):
+        problems = combination_problems(self)
+        if problems:
+            keys, problem = problems[0]
             raise ConfigError(" + ".join(keys), problem)
 
 
