@@ -28,7 +28,7 @@ from ner.utils.config import TrainConfig, load_config
 from ner.utils.console import console
 from ner.workflows.corpus import create_dataset
 from ner.workflows.prediction import consistent_tags, predict_tags
-from ner.workflows.submission import ModelFiles, predict_test_spans, spans_csv
+from ner.workflows.submission import predict_test_spans, spans_csv
 from ner.workflows.training import train_model, train_tokenizer
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -79,8 +79,7 @@ def run_preset(corpus_name: str, preset: str, test_tokens: list[list[str]]) -> d
         row["test_micro"] = score(gold, tagged, labels)["micro"]
         row["test_micro_sentences"] = score(gold, plain, labels)["micro"]
     else:
-        files = ModelFiles.of_run(run_dir)
-        spans = predict_test_spans(base / "dataset", experiment.tokenizer, files.config, files.weights)
+        spans = predict_test_spans(base / "dataset", experiment)
         (run_dir / "test_preds.csv").write_text(spans_csv(spans))
         tagger = RunTagger(run_dir, experiment.config.predict.precision)
         row["precision"] = tagger.used_precision(test_tokens)

@@ -121,14 +121,15 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_submit(args: argparse.Namespace) -> None:
-    from ner.workflows.submission import ModelFiles, make_submission
+    from ner.inference.run import Experiment
+    from ner.workflows.submission import make_submission
 
     models = {}
     for spec in args.model:
         name, _, run_dir = spec.partition("=")
         if not run_dir:
             raise NerError(f"--model takes NAME=RUN_DIR, got {spec!r}")
-        models[name] = ModelFiles.of_run(run_dir)
+        models[name] = Experiment.open(run_dir)
     make_submission(args.dataset, args.output, models, args.kind, args.net_ids, args.precision)
 
 
@@ -144,13 +145,11 @@ def cmd_inspect(args: argparse.Namespace) -> None:
         raise NerError(f"--labels has {len(labels)} tags for {len(tokens)} tokens")
     inspect_preds(experiment.tokenizer, model, tokens, labels, experiment.id2label)
     if args.activations:
-        name = args.module or (
-            "members.0.model.hidden_output" if model.members is not None else "model.hidden_output"
-        )
+        name = args.module or next(n for n, _ in model.named_modules() if n.endswith("head.projection"))
         try:
             module = model.get_submodule(name)
         except AttributeError:
-            names = ", ".join(n for n, _ in model.named_modules() if n.endswith("hidden_output"))
+            names = ", ".join(n for n, m in model.named_modules() if n and not list(m.children()))
             raise NerError(f"--module {name!r} is not a submodule of this model; try {names}") from None
         visualize_activations(
             experiment.tokenizer,

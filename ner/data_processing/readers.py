@@ -55,6 +55,8 @@ class ReadResult:
         if self.labelled:
             columns["NER"] = [s.tags for s in self.sentences]
         columns["index"] = [s.index for s in self.sentences]
+        if any(s.document is not None for s in self.sentences):
+            columns["document"] = [s.document for s in self.sentences]
         return columns
 
 

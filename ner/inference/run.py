@@ -13,14 +13,15 @@ from ner.data_processing.tokenizer import Tokenizer
 from ner.inference.tagging import predict_ids
 from ner.models.document_consistency import harmonize_documents
 from ner.models.ner_predictor import NERPredictor
-from ner.utils.config import TrainConfig, from_dict
+from ner.nn.module import Module
+from ner.utils.config import TrainConfig, upgrade_config, validate
 from ner.utils.errors import ConfigError, DataFormatError
 from ner.utils.serialization import load_safetensors, load_torch
 from ner.utils.tracker import ExperimentTracker
 
 
-def build_model(config: TrainConfig, tokenizer: Tokenizer) -> NERPredictor:
-    """A fresh NERPredictor for a config, a tokenizer and the config's label set."""
+def build_model(config: TrainConfig, tokenizer: Tokenizer) -> Module:
+    """A fresh tagger (or ensemble) for a config, a tokenizer and the config's label set."""
     model = NERPredictor(
         vocab_size=tokenizer.vocab_size,
         padding_idx=tokenizer.pad_id,
@@ -29,14 +30,14 @@ def build_model(config: TrainConfig, tokenizer: Tokenizer) -> NERPredictor:
         labels=config.labels,
         **config.to_dict()["model"],
     )
-    model.set_case_fold(tokenizer.case_fold_ids())
+    model.set_word_lookup(tokenizer.case_fold_ids())
     return model
 
 
 def build_collator(config: TrainConfig, tokenizer: Tokenizer, for_prediction: bool = False) -> DataCollator:
     """The collator of a config; prediction never truncates."""
     settings = config.to_dict()["data_collator"]
-    if config.model.char_filters == 0:
+    if config.model.chars == "none":
         settings["char_max_length"] = None
     if for_prediction:
         settings.update(padding="longest", max_length=None)
@@ -64,14 +65,14 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def read_config(path: str | Path) -> TrainConfig:
-    """A run's config.json, validated."""
+    """A run's config.json (as written by this or an earlier version), validated."""
     try:
-        return from_dict(TrainConfig, read_json_file(path))
+        return validate(TrainConfig, upgrade_config(read_json_file(path)))
     except ConfigError as err:
         raise DataFormatError(str(path), None, str(err)) from None
 
 
-def load_model(config: TrainConfig, tokenizer: Tokenizer, weights_path: str | Path) -> NERPredictor:
+def load_model(config: TrainConfig, tokenizer: Tokenizer, weights_path: str | Path) -> Module:
     """A model built from a config with weights read safely from a file, shapes checked before use."""
     model = build_model(config, tokenizer)
     model.load_weights(read_weights(weights_path), str(weights_path))
@@ -80,12 +81,16 @@ def load_model(config: TrainConfig, tokenizer: Tokenizer, weights_path: str | Pa
 
 @dataclass
 class Experiment:
-    """A run folder written by training, ready to predict with."""
+    """A trained model ready to predict with: a run folder written by training, or (for the notebook's
+    scripts) a config, a tokenizer and a weights file given one by one."""
 
-    tracker: ExperimentTracker
     config: TrainConfig
     tokenizer: Tokenizer
-    models: dict[int | None, NERPredictor] = field(default_factory=dict, repr=False)
+    config_path: Path
+    tokenizer_path: Path
+    tracker: ExperimentTracker | None = None
+    weights_file: Path | None = None
+    models: dict[int | None, Module] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, run_dir: str | Path) -> Experiment:
@@ -95,10 +100,23 @@ class Experiment:
             raise DataFormatError(str(run_dir), None, "no such experiment folder")
         config = read_config(tracker.config_path)
         tokenizer = Tokenizer.load(tracker.tokenizer_path)
-        return cls(tracker, config, tokenizer)
+        return cls(config, tokenizer, tracker.config_path, tracker.tokenizer_path, tracker)
+
+    @classmethod
+    def from_files(
+        cls, config_path: str | Path, tokenizer_path: str | Path, weights_path: str | Path
+    ) -> Experiment:
+        """A model given as its run's config.json, its tokenizer file and a checkpoint or model file."""
+        config_path, tokenizer_path = Path(config_path), Path(tokenizer_path)
+        config, tokenizer = read_config(config_path), Tokenizer.load(tokenizer_path)
+        return cls(config, tokenizer, config_path, tokenizer_path, weights_file=Path(weights_path))
 
     def weights_path(self, epoch: int | None = None) -> Path:
-        """The best model's file, or epoch `epoch`'s checkpoint."""
+        """The best model's file (or the file given), or epoch `epoch`'s checkpoint."""
+        if epoch is None and self.weights_file is not None:
+            return self.weights_file
+        if self.tracker is None:
+            raise DataFormatError(str(self.config_path), None, "epochs are read from a run folder")
         if epoch is None:
             if not self.tracker.model_path.exists():
                 raise DataFormatError(str(self.tracker.run_dir), None, "holds no trained model yet")
@@ -112,7 +130,7 @@ class Experiment:
             )
         return checkpoints[epoch]
 
-    def model(self, epoch: int | None = None) -> NERPredictor:
+    def model(self, epoch: int | None = None) -> Module:
         """The run's best model, or the model of epoch `epoch`; read from disk once."""
         if epoch not in self.models:
             self.models[epoch] = load_model(self.config, self.tokenizer, self.weights_path(epoch))

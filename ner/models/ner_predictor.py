@@ -1,39 +1,66 @@
-"""NERPredictor: token (and character) embeddings, a tagging network, and a softmax or CRF decoder."""
+"""NERPredictor: a tagger composed of a token representation, an encoder and a head, each picked by name."""
 
 from __future__ import annotations
+
+import inspect
+import re
 
 import torch
 from torch import nn
 
-from ner.data_processing.constants import DEFAULT_LABELS, LABEL_IGNORE_IDX
-from ner.nn.decoders.crf import CRF
-from ner.nn.embeddings.char_cnn import CharCNN
+from ner.data_processing.constants import DEFAULT_LABELS
+from ner.nn.embeddings import CHARACTER_ENCODERS
 from ner.nn.embeddings.embedding import TokenEmbedding
-from ner.nn.models.ffnn import FFNN
-from ner.nn.models.recurrent import RecurrentTagger
-from ner.nn.models.rnn import RNN
+from ner.nn.heads import HEADS
+from ner.nn.models import ENCODERS
 from ner.nn.module import Module
-from ner.utils.metrics import compute_loss
+from ner.utils.config import upgrade_model_settings
 
-MODEL_TYPES = ("ffnn", "rnn")
 WORD_CASES = ("cased", "folded", "mixed")
-DECODERS = ("softmax", "crf")
+
+# Weight names of run folders written before the head owned the output layer and the CRF.
+LEGACY_NAMES = (
+    (re.compile(r"^((?:members\.\d+\.)?)model\.hidden_output\."), r"\1head.projection."),
+    (re.compile(r"^((?:members\.\d+\.)?)crf\."), r"\1head.crf."),
+    (re.compile(r"^((?:members\.\d+\.)?)case_fold$"), r"\1word_lookup"),
+)
+
+
+def upgrade_weight_name(name: str) -> str:
+    """A weight's name as today's taggers call it, given the name of this or an earlier version."""
+    for pattern, replacement in LEGACY_NAMES:
+        name = pattern.sub(replacement, name)
+    return name
+
+
+def upgrade_weight_names(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A state dict with the names of earlier versions renamed to today's."""
+    return {upgrade_weight_name(name): tensor for name, tensor in state_dict.items()}
 
 
 class NERPredictor(Module):
-    """Embeds tokens, maps them to per-token tag scores with an FFNN or a recurrent network, and decodes.
+    """A tagger: word embedding (plus `chars` character features), the encoder `model`, the head `head`.
 
-    With the defaults it is the notebook's model: `model="rnn"` is then the notebook's step-by-step RNN.
-    `cell` lstm/gru, `bidirectional` or `dropout` select PyTorch's packed recurrent kernels instead.
-    `members > 1` makes an ensemble of that many independently initialised taggers of this
-    architecture: each is trained on its own loss (the Trainer clips each member's gradient norm
-    separately), and their scores are averaged to decode.
+    With the defaults it is the notebook's model: `model="ffnn"` or `"rnn"` are the notebook's FFNN and
+    step-by-step RNN, whose output layer V (`model.model.hidden_output` in the notebook) is the head's
+    projection. `members > 1` builds an `Ensemble` of that many taggers instead.
     `word_case="folded"` looks words up by their most frequent vocabulary form with the same lowercase
-    ("JAPAN", "Japan" and "japan" share one embedding; characters still see the case); "mixed" folds
-    every other member of an ensemble. Folded taggers read the least frequent `rare_word_frac` of the
-    vocabulary (ids are numbered by falling training frequency) as the unknown word, so they learn it
-    from real rare words and differ more from cased members.
+    ("JAPAN", "Japan" and "japan" share one embedding; characters still see the case), and reads the
+    least frequent `rare_word_frac` of the vocabulary (ids are numbered by falling training frequency)
+    as the unknown word, so it learns that word from real rare words.
     """
+
+    def __new__(cls, *args, **kwargs) -> Module:
+        try:
+            settings = inspect.signature(cls.__init__).bind(None, *args, **kwargs).arguments
+        except TypeError:
+            settings = {}
+        if settings.get("members", 1) > 1:
+            from ner.models.ensemble import Ensemble
+
+            settings.pop("self")
+            return Ensemble(**settings)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -48,15 +75,15 @@ class NERPredictor(Module):
         nonlinearity: str = "tanh",
         fused: bool = True,
         window: int = 0,
-        cell: str = "rnn",
         bidirectional: bool = False,
         dropout: float = 0.0,
-        char_filters: int = 0,
+        chars: str = "none",
+        char_filters: int = 50,
         char_dim: int = 32,
         char_kernel_size: int = 3,
         word_dropout: float = 0.0,
         unk_idx: int = 1,
-        decoder: str = "softmax",
+        head: str = "softmax",
         labels: list[str] | None = None,
         members: int = 1,
         word_case: str = "cased",
@@ -66,72 +93,61 @@ class NERPredictor(Module):
         self.record_config(locals())
         if members < 1:
             raise ValueError(f"members must be at least 1, got {members}")
-        if word_case not in WORD_CASES or (word_case == "mixed" and members == 1):
-            raise ValueError(f"word_case must be cased, folded or (for an ensemble) mixed, got {word_case!r}")
+        check_choice("model", model, ENCODERS)
+        check_choice("chars", chars, ["none", *CHARACTER_ENCODERS])
+        check_choice("head", head, HEADS)
+        if word_case not in ("cased", "folded"):
+            raise ValueError(f"a single tagger's word_case is cased or folded, got {word_case!r}")
         if not 0.0 <= rare_word_frac < 1.0 or (rare_word_frac > 0.0 and word_case == "cased"):
             raise ValueError(
                 f"rare_word_frac must lie in [0, 1) and needs folded words, got {rare_word_frac}"
             )
-        self.members: nn.ModuleList | None = None
-        if members > 1:
-            single = {
-                k: v for k, v in self.config.items() if k not in ("members", "word_case", "rare_word_frac")
-            }
-            folded = [word_case == "folded" or (word_case == "mixed" and i % 2 == 1) for i in range(members)]
-            self.members = nn.ModuleList(
-                NERPredictor(
-                    **single,
-                    word_case="folded" if fold else "cased",
-                    rare_word_frac=rare_word_frac if fold else 0.0,
-                )
-                for fold in folded
-            )
-            return
-        if word_case == "folded":
-            self.register_buffer("case_fold", torch.arange(vocab_size))
-            self.rare_from = vocab_size - int(rare_word_frac * max(vocab_size - 2, 0))
-        if model not in MODEL_TYPES:
-            raise ValueError(f"model must be one of {MODEL_TYPES}, got {model!r}")
-        if decoder not in DECODERS:
-            raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
         labels = list(labels) if labels is not None else (list(DEFAULT_LABELS) if output_dim == 9 else None)
-        if decoder == "crf" and (labels is None or len(labels) != output_dim):
-            raise ValueError("a CRF decoder needs `labels`, one per output dimension")
+        if labels is None or len(labels) != output_dim:
+            raise ValueError(f"labels must name each of the {output_dim} outputs")
+        if word_case == "folded":
+            self.register_buffer("word_lookup", torch.arange(vocab_size))
+            self.rare_from = vocab_size - int(rare_word_frac * max(vocab_size - 2, 0))
         self.padding_idx, self.unk_idx, self.word_dropout = padding_idx, unk_idx, word_dropout
         self.embedding = TokenEmbedding(vocab_size, embedding_dim, padding_idx)
-        self.char_encoder = CharCNN(char_dim, char_filters, char_kernel_size) if char_filters > 0 else None
+        self.char_encoder = CHARACTER_ENCODERS[chars].from_settings(self.config) if chars != "none" else None
         self.input_dropout = nn.Dropout(dropout)
-        input_dim = embedding_dim + char_filters
-        if model == "ffnn":
-            self.model = FFNN(input_dim, hidden_dim, output_dim, num_layers, window, dropout)
-        elif cell == "rnn" and not bidirectional and dropout == 0.0:
-            self.model = RNN(input_dim, hidden_dim, output_dim, num_layers, bias, nonlinearity, fused)
-        else:
-            self.model = RecurrentTagger(
-                input_dim, hidden_dim, output_dim, num_layers, cell, bidirectional, dropout, nonlinearity
-            )
-        self.crf = CRF(labels) if decoder == "crf" else None
+        input_dim = embedding_dim + (self.char_encoder.output_size if self.char_encoder is not None else 0)
+        self.model = ENCODERS[model].from_settings(input_dim, self.config)
+        self.head = HEADS[head](self.model.output_size, labels)
+        # Encoder and head are initialised together, once both exist: the order of random draws (and so
+        # a seed's weights) is that of the notebook's networks, whose output layer was their own.
+        for part in (self.model, self.head):
+            part.apply(self.init_weights)
+        # The notebook reaches the output layer V as model.model.hidden_output; the head owns it.
+        object.__setattr__(self.model, "hidden_output", self.head.projection)
+        self.register_load_state_dict_pre_hook(self._upgrade_names)
 
-    def set_case_fold(self, fold_ids: list[int]) -> None:
-        """Give every case-folding tagger the id each vocabulary id is looked up as
-        (`Tokenizer.case_fold_ids`), rare words as the unknown word."""
-        for module in self.modules():
-            if isinstance(module, NERPredictor) and hasattr(module, "case_fold"):
-                folded = torch.as_tensor(fold_ids)
-                rare = folded >= module.rare_from
-                module.case_fold.copy_(torch.where(rare, torch.full_like(folded, module.unk_idx), folded))
+    @staticmethod
+    def _upgrade_names(module: nn.Module, state_dict: dict, prefix: str, *_) -> None:
+        """Rename the weights of earlier versions in place, so `load_state_dict` reads old checkpoints."""
+        for name in [n for n in state_dict if n.startswith(prefix)]:
+            new = prefix + upgrade_weight_name(name[len(prefix) :])
+            if new != name:
+                state_dict[new] = state_dict.pop(name)
+
+    def set_word_lookup(self, fold_ids: list[int]) -> None:
+        """Give a case-folding tagger the id each vocabulary id is looked up as (`Tokenizer.case_fold_ids`),
+        rare words as the unknown word."""
+        if hasattr(self, "word_lookup"):
+            folded = torch.as_tensor(fold_ids)
+            rare = folded >= self.rare_from
+            self.word_lookup.copy_(torch.where(rare, torch.full_like(folded, self.unk_idx), folded))
 
     @property
     def uses_chars(self) -> bool:
         """Whether the model reads character ids."""
-        if self.members is not None:
-            return self.members[0].uses_chars
         return self.char_encoder is not None
 
     @property
-    def has_own_loss(self) -> bool:
-        """Whether training uses the model's `loss` (a CRF's or an ensemble's) rather than the Trainer's."""
-        return self.members is not None or self.crf is not None
+    def takes_class_weights(self) -> bool:
+        """Whether the loss can weight tags (the softmax head's can, the CRF's cannot)."""
+        return self.head.takes_class_weights
 
     def _drop_words(self, input_ids: torch.Tensor) -> torch.Tensor:
         """In training, replace a `word_dropout` fraction of real tokens by the unknown token."""
@@ -142,69 +158,43 @@ class NERPredictor(Module):
             drop & (input_ids != self.padding_idx), torch.full_like(input_ids, self.unk_idx), input_ids
         )
 
+    def represent(self, input_ids: torch.Tensor, char_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """(batch, length) token ids -> (batch, length, features) token vectors: word and characters."""
+        word_ids = self._drop_words(input_ids)
+        if hasattr(self, "word_lookup"):
+            word_ids = self.word_lookup[word_ids]
+        vectors = self.embedding(word_ids)
+        if self.char_encoder is not None:
+            if char_ids is None:
+                raise ValueError("this model reads character ids: build its collator with char_max_length")
+            vectors = torch.cat([vectors, self.char_encoder(char_ids)], dim=-1)
+        return self.input_dropout(vectors)
+
     def forward(
         self,
         input_ids: torch.Tensor,
         padding_mask: torch.Tensor | None = None,
         char_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """(batch, length) token ids -> (batch, length, output_dim) tag scores, stacked as
-        (members, batch, length, output_dim) for an ensemble."""
-        if self.members is not None:
-            return torch.stack([member(input_ids, padding_mask, char_ids) for member in self.members])
-        word_ids = self._drop_words(input_ids)
-        if hasattr(self, "case_fold"):
-            word_ids = self.case_fold[word_ids]
-        embeddings = self.embedding(word_ids)
-        if self.char_encoder is not None:
-            if char_ids is None:
-                raise ValueError("this model reads character ids: build its collator with char_max_length")
-            embeddings = torch.cat([embeddings, self.char_encoder(char_ids)], dim=-1)
-        return self.model(self.input_dropout(embeddings), padding_mask)
+        """(batch, length) token ids -> (batch, length, tags) scores."""
+        return self.head(self.model(self.represent(input_ids, char_ids), padding_mask))
 
     def loss(
-        self,
-        logits: torch.Tensor,
-        labels: torch.Tensor,
-        padding_mask: torch.Tensor,
-        token_loss: nn.Module | None = None,
+        self, scores: torch.Tensor, labels: torch.Tensor, class_weights: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Loss per token: the CRF's negative log-likelihood, else `token_loss` (plain cross-entropy by
-        default); an ensemble's is the sum of its members', so each member gets the gradient it would get
-        trained alone."""
-        if self.members is not None:
-            losses = [
-                m.loss(x, labels, padding_mask, token_loss) for m, x in zip(self.members, logits, strict=True)
-            ]
-            return torch.stack(losses).sum()
-        if self.crf is not None:
-            mask = labels != LABEL_IGNORE_IDX
-            return self.crf.nll(logits, labels, mask) / mask.sum().clamp(min=1)
-        token_loss = token_loss or nn.CrossEntropyLoss(ignore_index=LABEL_IGNORE_IDX)
-        return compute_loss(token_loss, logits, labels)
+        """The head's loss per labelled token."""
+        return self.head.loss(scores, labels, class_weights)
 
     @torch.no_grad()
-    def decode(self, logits: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
-        """Tag ids: Viterbi under the CRF, else the arg-max; an ensemble decodes its members' mean scores
-        (log-probabilities for softmax members) under their mean CRF."""
-        if self.members is not None:
-            first = self.members[0]
-            if first.crf is not None:
-                crf = CRF.average([m.crf for m in self.members])
-                return crf.viterbi(logits.mean(dim=0), padding_mask == 0)
-            return logits.log_softmax(dim=-1).mean(dim=0).argmax(dim=-1)
-        if self.crf is not None:
-            return self.crf.viterbi(logits, padding_mask == 0)
-        return logits.argmax(dim=-1)
+    def decode(self, scores: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+        """The head's tag ids of each token."""
+        return self.head.decode(scores, padding_mask)
 
-    @torch.no_grad()
-    def predict(
-        self,
-        input_ids: torch.Tensor,
-        padding_mask: torch.Tensor | None = None,
-        char_ids: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """(batch, length) most likely tag ids."""
-        if padding_mask is None:
-            padding_mask = torch.zeros_like(input_ids)
-        return self.decode(self(input_ids, padding_mask, char_ids), padding_mask)
+    upgrade_config = staticmethod(upgrade_model_settings)
+    upgrade_state_dict = staticmethod(upgrade_weight_names)
+
+
+def check_choice(key: str, value: str, registry: object) -> None:
+    """Refuse a part name its registry does not hold."""
+    if value not in registry:
+        raise ValueError(f"{key} must be one of {sorted(registry)}, got {value!r}")

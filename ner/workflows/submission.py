@@ -5,16 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from ner.data_processing.dataset import load_dataset
-from ner.data_processing.tokenizer import Tokenizer
-from ner.inference.run import Experiment, build_collator, load_model, read_config
-from ner.inference.tagging import predict_spans
+from ner.inference.run import Experiment
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
 from ner.utils.io import atomic_write
+from ner.utils.spans import get_named_entity_spans
 
 SUBMISSION_KINDS = {
     "leaderboard": "leaderboard_submission.zip",
@@ -22,23 +20,6 @@ SUBMISSION_KINDS = {
     "final": "hw2_submission.zip",
 }
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-
-
-@dataclass
-class ModelFiles:
-    """What predicting with one model needs: its config, tokenizer and weights files."""
-
-    config: Path
-    tokenizer: Path
-    weights: Path
-
-    @classmethod
-    def of_run(cls, run_dir: str | Path, epoch: int | None = None) -> ModelFiles:
-        """The files of a run folder's best model (or of epoch `epoch`)."""
-        experiment = Experiment.open(run_dir)
-        return cls(
-            experiment.tracker.config_path, experiment.tracker.tokenizer_path, experiment.weights_path(epoch)
-        )
 
 
 def spans_csv(spans: dict[str, list[str]]) -> str:
@@ -52,28 +33,24 @@ def spans_csv(spans: dict[str, list[str]]) -> str:
 
 
 def predict_test_spans(
-    dataset_dir: str | Path,
-    tokenizer: Tokenizer,
-    config_path: str | Path,
-    weights_path: str | Path,
-    batch_size: int = 256,
-    precision: str | None = None,
+    dataset_dir: str | Path, experiment: Experiment, batch_size: int = 256, precision: str | None = None
 ) -> dict[str, list[str]]:
-    """Predicted entity spans of a saved dataset's test split, in `precision` (by default the run's)."""
+    """Predicted entity spans of a saved dataset's test split, as 'start-end' strings in its index
+    numbering, by the experiment's model with its precision and document consistency."""
     dataset = load_dataset(dataset_dir)
     if "test" not in dataset:
         raise DataFormatError(str(dataset_dir), None, "has no test split to predict")
-    config = read_config(config_path)
-    model = load_model(config, tokenizer, weights_path)
-    collator = build_collator(config, tokenizer, for_prediction=True)
-    return predict_spans(
-        dataset["test"],
-        collator,
-        model,
-        batch_size,
-        config.trainer.device,
-        precision=precision or config.predict.precision,
-    )
+    test = dataset["test"]
+    documents = test["document"] if "document" in test.column_names else None
+    tags = experiment.tag(test["text"], documents, precision=precision, batch_size=batch_size)
+    label2id = {label: i for i, label in enumerate(experiment.config.labels)}
+    spans: dict[str, list[str]] = {}
+    for sentence_tags, index in zip(tags, test["index"], strict=True):
+        ids = [label2id[tag] for tag in sentence_tags]
+        found = get_named_entity_spans(ids, [int(i) for i in index], experiment.id2label)
+        for etype, etype_spans in found.items():
+            spans.setdefault(etype, []).extend(f"{start}-{end}" for start, end in etype_spans)
+    return spans
 
 
 def source_files() -> list[Path]:
@@ -84,7 +61,7 @@ def source_files() -> list[Path]:
 def make_submission(
     dataset_dir: str | Path,
     output_dir: str | Path,
-    models: dict[str, ModelFiles],
+    models: dict[str, Experiment],
     kind: str = "final",
     net_ids: str | None = None,
     precision: str | None = None,
@@ -96,15 +73,15 @@ def make_submission(
     if kind != "milestone" and not models:
         raise DataFormatError(str(output_dir), None, f"a {kind} submission needs at least one model")
     members: dict[str, bytes | Path] = {}
-    for name, files in models.items():
-        tokenizer = Tokenizer.load(files.tokenizer)
-        spans = predict_test_spans(dataset_dir, tokenizer, files.config, files.weights, precision=precision)
+    for name, experiment in models.items():
+        spans = predict_test_spans(dataset_dir, experiment, precision=precision)
         members[f"{name}/test_preds.csv"] = spans_csv(spans).encode()
         log.print(f"{name}: " + ", ".join(f"{t} {len(s)}" for t, s in spans.items()) + " predicted spans")
         if kind == "final":
-            members[f"{name}/config.json"] = Path(files.config)
-            members[f"{name}/tokenizer.json"] = Path(files.tokenizer)
-            members[f"{name}/{Path(files.weights).name}"] = Path(files.weights)
+            weights = experiment.weights_path()
+            members[f"{name}/config.json"] = experiment.config_path
+            members[f"{name}/tokenizer.json"] = experiment.tokenizer_path
+            members[f"{name}/{weights.name}"] = weights
     if kind != "leaderboard":
         for path in source_files():
             members[str(Path("ner") / path.relative_to(PACKAGE_DIR))] = path

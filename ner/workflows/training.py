@@ -15,7 +15,7 @@ from ner.data_processing.vectors import WordVectors, load_word_vectors
 from ner.inference.run import build_collator, build_model, read_config, read_weights
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.trainers.trainer import Trainer
-from ner.utils.config import TokenizerConfig, TrainConfig, from_dict, to_plain
+from ner.utils.config import TokenizerConfig, TrainConfig
 from ner.utils.console import log
 from ner.utils.errors import ConfigError, NerError
 from ner.utils.tracker import ExperimentTracker
@@ -76,24 +76,29 @@ def clear_run(tracker: ExperimentTracker) -> None:
     shutil.rmtree(tracker.checkpoint_dir, ignore_errors=True)
 
 
+def read_resumed_config(tracker: ExperimentTracker) -> TrainConfig:
+    """The config of the run to resume, which it keeps."""
+    if not tracker.config_path.exists():
+        raise NerError(f"{tracker.run_dir}: nothing to resume (no config.json)")
+    return read_config(tracker.config_path)
+
+
 def prepare_run(
     config: TrainConfig, tracker: ExperimentTracker, tokenizer: Tokenizer, resume: bool, overwrite: bool
-) -> tuple[TrainConfig, int | None]:
-    """Write (or, resuming, reread) the run's config and tokenizer; returns the config and epoch to resume."""
+) -> int | None:
+    """Write the run's config and tokenizer (or, resuming, roll back to the last checkpoint); returns the
+    epoch to resume from."""
     if resume:
-        if not tracker.config_path.exists():
-            raise NerError(f"{tracker.run_dir}: nothing to resume (no config.json)")
-        config = read_config(tracker.config_path)
         checkpoints = tracker.checkpoints()
         last = max(checkpoints) if checkpoints else None
         tracker.rollback(-1 if last is None else last)
-        return config, last
+        return last
     if tracker.config_path.exists() and not overwrite:
         raise NerError(f"{tracker.run_dir} already holds a run; pass --resume to continue it or --overwrite")
     clear_run(tracker)
     tracker.save_config(config.to_dict())
     tokenizer.save(tracker.tokenizer_path)
-    return config, None
+    return None
 
 
 def train_model(
@@ -109,29 +114,28 @@ def train_model(
     """Train a tagger as `config` says, keeping everything needed to use it later in `run_dir`."""
     dataset = load_dataset(dataset_dir)
     tokenizer = Tokenizer.load(tokenizer_file)
-    if not resume:
-        config.check_combinations()
     file_settings = {"lowercase": tokenizer.lowercase, "case_backoff": tokenizer.case_backoff}
-    tokenizer_settings = to_plain(config.tokenizer) | file_settings
-    config.tokenizer = from_dict(TokenizerConfig, tokenizer_settings)
+    config.tokenizer = config.tokenizer.model_copy(update=file_settings)
     config.labels = config.labels or label_set(dataset)
     tracker = ExperimentTracker(run_dir)
     vectors = None
     if resume:
+        config = read_resumed_config(tracker)
         tokenizer = Tokenizer.load(tracker.tokenizer_path)
     elif config.word_vectors.source is not None:
         vectors = read_word_vectors(config)
-    config, last_epoch = prepare_run(config, tracker, tokenizer, resume, overwrite)
     set_seed(config.seed)
     model = build_model(config, tokenizer)
+    collator = build_collator(config, tokenizer)
     if vectors is not None:
         start_from_vectors(model, tokenizer, vectors)
-    settings = {k: v for k, v in to_plain(config.optimizer).items() if k not in ("name", "lr_schedule")}
+    last_epoch = prepare_run(config, tracker, tokenizer, resume, overwrite)
+    settings = config.optimizer.model_dump(exclude={"name", "lr_schedule"})
     optimizer = AdamW(model.parameters(), **settings)
     trainer = Trainer(
         model=model,
         optimizer=optimizer,
-        data_collator=build_collator(config, tokenizer),
+        data_collator=collator,
         train_data=dataset["train"],
         val_data=dataset["val"] if "val" in dataset else None,
         tracker=tracker,

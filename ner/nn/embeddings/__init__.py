@@ -1,1 +1,7 @@
-"""embeddings of the ner toolkit."""
+"""Token representations: the word embedding, and character encoders chosen by `model.chars`."""
+
+from ner.nn.embeddings.char_cnn import CharCNN
+
+CHARACTER_ENCODERS = {
+    "cnn": CharCNN,
+}

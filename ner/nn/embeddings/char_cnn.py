@@ -1,5 +1,9 @@
 """Character features: a CNN over each word's UTF-8 bytes, max-pooled into one vector per word."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -18,9 +22,15 @@ class CharCNN(Module):
         if kernel_size % 2 == 0:
             raise ValueError(f"char_kernel_size must be odd (a centred window), got {kernel_size}")
         self.kernel_size = kernel_size
+        self.output_size = num_filters
         self.embedding = nn.Embedding(NUM_BYTES, char_dim, padding_idx=0)
         self.conv = nn.Conv1d(char_dim, num_filters, kernel_size, padding=kernel_size // 2)
         self.apply(self.init_weights)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping) -> CharCNN:
+        """The character encoder of a tagger's `model` settings."""
+        return cls(settings["char_dim"], settings["char_filters"], settings["char_kernel_size"])
 
     def forward(self, char_ids: torch.Tensor) -> torch.Tensor:
         """(batch, length, chars) byte ids -> (batch, length, num_filters) word features."""

@@ -1,1 +1,13 @@
-"""models of the ner toolkit."""
+"""Encoders: token vectors in, one hidden state per token out, chosen by `model.model`."""
+
+from ner.nn.models.ffnn import FFNN
+from ner.nn.models.recurrent import GRU, LSTM, ElmanRNN
+from ner.nn.models.rnn import RNN
+
+ENCODERS = {
+    "ffnn": FFNN,
+    "rnn": RNN,
+    "lstm": LSTM,
+    "gru": GRU,
+    "elman": ElmanRNN,
+}

@@ -1,4 +1,8 @@
-"""Feed-forward tagger: each token's embedding (with its neighbours' in a window) through ReLU layers."""
+"""Feed-forward encoder: each token's embedding (with its neighbours' in a window) through ReLU layers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
@@ -20,13 +24,17 @@ def windowed(embeddings: torch.Tensor, padding_mask: torch.Tensor | None, window
 
 
 class FFNN(Module):
-    """W, then num_layers-1 hidden-to-hidden layers, then V, with ReLU between."""
+    """W, then num_layers-1 hidden-to-hidden layers, with ReLU between, then V: the notebook's network.
+
+    With `output_dim=None` it has no V and returns the hidden states: the encoder of a tagger, whose head
+    projects them. `window > 0` reads each token with its `window` neighbours on each side.
+    """
 
     def __init__(
         self,
         embedding_dim: int,
         hidden_dim: int,
-        output_dim: int,
+        output_dim: int | None,
         num_layers: int = 1,
         window: int = 0,
         dropout: float = 0.0,
@@ -40,13 +48,30 @@ class FFNN(Module):
         self.window = window
         self.input_hidden = nn.Linear(embedding_dim * (2 * window + 1), hidden_dim)
         self.hidden_layers = nn.ModuleList(nn.Linear(hidden_dim, hidden_dim) for _ in range(num_layers - 1))
-        self.hidden_output = nn.Linear(hidden_dim, output_dim)
+        if output_dim is not None:
+            self.hidden_output = nn.Linear(hidden_dim, output_dim)
         self.dropout = nn.Dropout(dropout)
-        self.apply(self.init_weights)
+        self.projects = output_dim is not None
+        self.output_size = hidden_dim if output_dim is None else output_dim
+        if self.projects:  # inside a tagger, the tagger initialises its parts together
+            self.apply(self.init_weights)
+
+    @classmethod
+    def from_settings(cls, input_dim: int, settings: Mapping) -> FFNN:
+        """The encoder of a tagger's `model` settings."""
+        return cls(
+            input_dim,
+            settings["hidden_dim"],
+            None,
+            settings["num_layers"],
+            settings["window"],
+            settings["dropout"],
+        )
 
     def forward(self, embeddings: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """(batch, length, embedding_dim) -> (batch, length, output_dim) logits."""
+        """(batch, length, embedding_dim) -> (batch, length, output_dim) logits, or hidden states without V."""
         hidden = F.relu(self.input_hidden(self.dropout(windowed(embeddings, padding_mask, self.window))))
         for layer in self.hidden_layers:
             hidden = F.relu(layer(self.dropout(hidden)))
-        return self.hidden_output(self.dropout(hidden))
+        hidden = self.dropout(hidden)
+        return self.hidden_output(hidden) if self.projects else hidden

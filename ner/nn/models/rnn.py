@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import nn
 from torch.func import functional_call
@@ -12,7 +14,11 @@ FUSED_NONLINEARITIES = ("tanh", "relu")
 
 
 class RNN(Module):
-    """z1_t = f(W1 x_t + U1 z1_{t-1}); zk_t = f(Wk z(k-1)_t + Uk zk_{t-1}); y_t = V zn_t."""
+    """z1_t = f(W1 x_t + U1 z1_{t-1}); zk_t = f(Wk z(k-1)_t + Uk zk_{t-1}); y_t = V zn_t: the notebook's
+    network, run step by step (`fused=False`) or by PyTorch's RNN kernel on the same tensors.
+
+    With `output_dim=None` it has no V and returns the states zn_t: the encoder of a tagger.
+    """
 
     nonlinearity_dict = {"tanh": nn.Tanh, "relu": nn.ReLU, "prelu": nn.PReLU}
 
@@ -20,7 +26,7 @@ class RNN(Module):
         self,
         embedding_dim: int,
         hidden_dim: int,
-        output_dim: int,
+        output_dim: int | None,
         num_layers: int = 1,
         bias: bool = True,
         nonlinearity: str = "tanh",
@@ -45,8 +51,12 @@ class RNN(Module):
             nn.Linear(hidden_dim, hidden_dim, bias=bias) for _ in range(num_layers - 1)
         )
         self.hidden_hidden = nn.Linear(hidden_dim, hidden_dim, bias=bias)
-        self.hidden_output = nn.Linear(hidden_dim, output_dim, bias=bias)
-        self.apply(self.init_weights)
+        if output_dim is not None:
+            self.hidden_output = nn.Linear(hidden_dim, output_dim, bias=bias)
+        self.projects = output_dim is not None
+        self.output_size = hidden_dim if output_dim is None else output_dim
+        if self.projects:  # inside a tagger, the tagger initialises its parts together
+            self.apply(self.init_weights)
         # A kernel on the meta device (no storage, kept out of the state dict by the tuple):
         # functional_call runs it on this module's own tensors.
         kernel = None
@@ -58,7 +68,7 @@ class RNN(Module):
 
     def _initial_hidden_states(self, batch_size: int, init_zeros: bool = False) -> list[torch.Tensor]:
         """One initial state per layer, zeros or Xavier-normal random, on the model's device."""
-        device = self.hidden_output.weight.device
+        device = self.input_hidden.weight.device
         states = []
         for _ in range(self.num_layers):
             state = torch.zeros(batch_size, self.hidden_dim, device=device)
@@ -67,17 +77,31 @@ class RNN(Module):
             states.append(state.squeeze(0) if batch_size == 1 else state)
         return states
 
+    @classmethod
+    def from_settings(cls, input_dim: int, settings: Mapping) -> RNN:
+        """The encoder of a tagger's `model` settings."""
+        return cls(
+            input_dim,
+            settings["hidden_dim"],
+            None,
+            settings["num_layers"],
+            settings["bias"],
+            settings["nonlinearity"],
+            settings["fused"],
+        )
+
     @property
     def can_fuse(self) -> bool:
         """Whether PyTorch's RNN kernel computes this model's function (not for PReLU)."""
         return self.nonlinearity in FUSED_NONLINEARITIES
 
     def forward(self, embeddings: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """(batch, length, embedding_dim) -> (batch, length, output_dim) logits, from zero initial states."""
+        """(batch, length, embedding_dim) -> (batch, length, output_dim) logits (hidden states without V),
+        from zero initial states."""
         hidden = (
             self.fused_hidden(embeddings) if self.fused and self.can_fuse else self.loop_hidden(embeddings)
         )
-        return self.hidden_output(hidden)
+        return self.hidden_output(hidden) if self.projects else hidden
 
     def loop_hidden(self, embeddings: torch.Tensor) -> torch.Tensor:
         """Last layer's states at every step, computed one step and one layer at a time."""

@@ -1,10 +1,12 @@
-"""Linear-chain CRF with BIO transition constraints: vectorised forward algorithm and Viterbi."""
+"""Linear-chain CRF with BIO transition constraints (vectorised forward algorithm and Viterbi), and the
+head that projects hidden states to its emission scores."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from ner.data_processing.constants import LABEL_IGNORE_IDX
 from ner.nn.module import Module
 from ner.utils.spans import orphan_inside
 
@@ -141,3 +143,43 @@ class CRF(Module):
         result = torch.zeros_like(tags)
         result.scatter_(1, order, tags)
         return torch.where(mask, result, torch.zeros_like(result))
+
+
+class CRFHead(Module):
+    """A linear projection to emission scores under a CRF: sentence-level loss, Viterbi decoding."""
+
+    takes_class_weights = False
+
+    def __init__(self, input_dim: int, labels: list[str]):
+        super().__init__()
+        self.record_config(locals())
+        self.projection = nn.Linear(input_dim, len(labels))
+        self.crf = CRF(labels)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(batch, length, input_dim) hidden states -> (batch, length, tags) emission scores."""
+        return self.projection(hidden)
+
+    def loss(
+        self, scores: torch.Tensor, labels: torch.Tensor, class_weights: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The gold sequences' negative log-likelihood per labelled token."""
+        if class_weights is not None:
+            raise ValueError("the CRF head scores whole tag sequences and takes no class weights")
+        mask = labels != LABEL_IGNORE_IDX
+        return self.crf.nll(scores, labels, mask) / mask.sum().clamp(min=1)
+
+    @torch.no_grad()
+    def decode(self, scores: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+        """The most likely tag sequence of each sentence (Viterbi)."""
+        return self.crf.viterbi(scores, padding_mask == 0)
+
+    @staticmethod
+    @torch.no_grad()
+    def decode_ensemble(
+        heads: list[CRFHead], scores: torch.Tensor, padding_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """Viterbi over the members' mean emissions under their mean CRF, from (members, batch, length,
+        tags) scores: the path of highest mean score."""
+        crf = CRF.average([head.crf for head in heads])
+        return crf.viterbi(scores.mean(dim=0), padding_mask == 0)

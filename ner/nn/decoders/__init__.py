@@ -1,1 +1,0 @@
-"""Output layers that turn per-token scores into tag sequences."""

@@ -1,0 +1,116 @@
+"""A tagger is composed of parts picked by name from registries; each encoder returns hidden states."""
+
+import typing
+
+import pytest
+import torch
+from torch import nn
+
+from ner.models.ner_predictor import NERPredictor, upgrade_weight_names
+from ner.nn.embeddings import CHARACTER_ENCODERS
+from ner.nn.heads import HEADS
+from ner.nn.models import ENCODERS
+from ner.nn.module import Module
+from ner.utils.config import ModelConfig, upgrade_model_settings
+
+
+def test_the_config_offers_exactly_the_registered_parts():
+    fields = ModelConfig.model_fields
+    assert list(typing.get_args(fields["model"].annotation)) == list(ENCODERS)
+    assert list(typing.get_args(fields["head"].annotation)) == list(HEADS)
+    assert list(typing.get_args(fields["chars"].annotation)) == ["none", *CHARACTER_ENCODERS]
+
+
+@pytest.mark.parametrize("name", list(ENCODERS))
+def test_each_encoder_returns_hidden_states_of_its_output_size(name):
+    settings = ModelConfig(model=name, hidden_dim=6, num_layers=2).model_dump()
+    encoder = ENCODERS[name].from_settings(5, settings)
+    hidden = encoder(torch.randn(3, 4, 5), torch.zeros(3, 4, dtype=torch.long))
+    assert hidden.shape == (3, 4, encoder.output_size)
+    assert not hasattr(encoder, "hidden_output")  # the head owns the output layer
+
+
+@pytest.mark.parametrize("head", list(HEADS))
+def test_every_encoder_and_head_compose_into_a_tagger_that_learns(head):
+    ids, labels = torch.tensor([[2, 3, 4], [5, 2, 0]]), torch.tensor([[3, 4, 0], [5, 0, -100]])
+    mask = (labels == -100).long()
+    for name in ENCODERS:
+        torch.manual_seed(0)
+        tagger = NERPredictor(8, 4, 0, 6, 9, model=name, head=head, chars="cnn", char_filters=3)
+        chars = torch.randint(1, 50, (2, 3, 5))
+        optimizer = torch.optim.Adam(tagger.parameters(), lr=0.05)
+        for _ in range(40):
+            optimizer.zero_grad()
+            loss = tagger.loss(tagger(ids, mask, chars), labels)
+            loss.backward()
+            optimizer.step()
+        tagger.eval()
+        tags = tagger.decode(tagger(ids, mask, chars), mask)
+        assert tags[0].tolist() == [3, 4, 0] and tags[1, :2].tolist() == [5, 0], name
+
+
+def test_a_new_encoder_is_one_class_and_one_registry_line(monkeypatch):
+    class Mean(Module):
+        """Each token's vector averaged with the sentence's mean."""
+
+        def __init__(self, input_dim: int):
+            super().__init__()
+            self.output_size = input_dim
+
+        @classmethod
+        def from_settings(cls, input_dim, settings):
+            return cls(input_dim)
+
+        def forward(self, embeddings, padding_mask=None):
+            return (embeddings + embeddings.mean(dim=1, keepdim=True)) / 2
+
+    monkeypatch.setitem(ENCODERS, "mean", Mean)
+    tagger = NERPredictor(8, 4, 0, 6, 9, model="mean")
+    assert isinstance(tagger.model, Mean) and tagger(torch.tensor([[2, 3]])).shape == (1, 2, 9)
+
+
+def test_the_notebooks_output_layer_is_the_heads_projection_saved_once():
+    tagger = NERPredictor(8, 4, 0, 6, 9, model="rnn")
+    assert tagger.model.hidden_output is tagger.head.projection
+    names = list(tagger.state_dict())
+    assert "head.projection.weight" in names and not any("hidden_output" in n for n in names)
+
+
+def test_a_setting_never_swaps_the_encoder_class():
+    plain = NERPredictor(8, 4, 0, 6, 9, model="rnn")
+    dropped = NERPredictor(8, 4, 0, 6, 9, model="rnn", dropout=0.5)
+    assert type(plain.model) is type(dropped.model)
+    assert set(plain.state_dict()) == set(dropped.state_dict())
+
+
+def test_settings_and_weights_of_earlier_versions_read_as_todays():
+    old = {"model": "rnn", "cell": "lstm", "bidirectional": True, "decoder": "crf", "char_filters": 6}
+    assert upgrade_model_settings(old) == {
+        "model": "lstm",
+        "bidirectional": True,
+        "head": "crf",
+        "char_filters": 6,
+        "chars": "cnn",
+    }
+    assert upgrade_model_settings({"model": "rnn", "cell": "rnn", "char_filters": 0}) == {
+        "model": "rnn",
+        "chars": "none",
+    }
+    weights = {"members.1.model.hidden_output.bias": 1, "crf.transitions": 2, "members.0.case_fold": 3}
+    assert upgrade_weight_names(weights) == {
+        "members.1.head.projection.bias": 1,
+        "head.crf.transitions": 2,
+        "members.0.word_lookup": 3,
+    }
+
+
+def test_torchs_own_load_state_dict_reads_old_names():
+    tagger = NERPredictor(8, 4, 0, 6, 9, model="lstm", head="crf")
+    old = {
+        k.replace("head.projection", "model.hidden_output").replace("head.crf", "crf"): v.clone() + 1
+        for k, v in tagger.state_dict().items()
+    }
+    fresh = NERPredictor(8, 4, 0, 6, 9, model="lstm", head="crf")
+    fresh.load_state_dict(old)
+    assert torch.equal(fresh.head.crf.transitions, tagger.head.crf.transitions + 1)
+    assert isinstance(fresh.head.projection, nn.Linear)

@@ -1,0 +1,53 @@
+"""Submissions go through the run's Experiment: its precision, document consistency and files."""
+
+import zipfile
+from pathlib import Path
+
+from ner.data_processing.dataset import load_dataset
+from ner.inference.run import Experiment
+from ner.utils.spans import get_named_entity_spans
+from ner.workflows.corpus import create_dataset
+from ner.workflows.submission import make_submission, predict_test_spans
+
+RUN = Path(__file__).resolve().parent / "fixtures" / "legacy_run"
+DOC = "-DOCSTART-\tO\n\n"
+SENTENCES = ["Anna\tB-PER\nvisits\tO\nRome\tB-LOC\n", "ROME\tB-LOC\nwins\tO\n"]
+
+
+def documented_dataset(folder: Path) -> Path:
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    body = DOC + "\n".join(SENTENCES) + "\n" + DOC + SENTENCES[1]
+    for split in ("train", "val", "test"):
+        (corpus / f"{split}.conll").write_text(body)
+    create_dataset(corpus, folder / "dataset")
+    return folder / "dataset"
+
+
+def test_test_spans_are_tagged_with_the_documents_of_the_split(tmp_path, monkeypatch):
+    dataset = documented_dataset(tmp_path)
+    experiment = Experiment.open(RUN)
+    seen = []
+    tag = Experiment.tag
+    monkeypatch.setattr(Experiment, "tag", lambda self, s, d, **kw: seen.append(d) or tag(self, s, d, **kw))
+    spans = predict_test_spans(dataset, experiment)
+    test = load_dataset(dataset)["test"]
+    assert seen == [test["document"]] == [[0, 0, 1]]
+    label2id = {label: i for i, label in enumerate(experiment.config.labels)}
+    expected: dict[str, list[str]] = {}
+    for tags, index in zip(tag(experiment, test["text"], [0, 0, 1]), test["index"], strict=True):
+        ids = [label2id[t] for t in tags]
+        for etype, found in get_named_entity_spans(ids, [int(i) for i in index], experiment.id2label).items():
+            expected.setdefault(etype, []).extend(f"{start}-{end}" for start, end in found)
+    assert spans == expected
+
+
+def test_a_final_submission_holds_each_models_predictions_and_files(tmp_path):
+    dataset = documented_dataset(tmp_path)
+    experiment = Experiment.open(RUN)
+    zip_path = make_submission(dataset, tmp_path / "out", {"rnn": experiment}, kind="final", net_ids="ab12")
+    names = set(zipfile.ZipFile(zip_path).namelist())
+    assert {"rnn/test_preds.csv", "rnn/config.json", "rnn/tokenizer.json", "rnn/model.safetensors"} <= names
+    assert "net_ids.txt" in names and "ner/models/ner_predictor.py" in names
+    rows = zipfile.ZipFile(zip_path).read("rnn/test_preds.csv").decode().splitlines()
+    assert rows[0] == "id,pred"
