@@ -1,4 +1,5 @@
-"""The `ner` command: create-dataset, train-tokenizer, train, predict, evaluate, submit, report, inspect, plot-data."""
+"""The `ner` command: create-dataset, train-tokenizer, train, predict, evaluate, submit, serve, report, inspect,
+plot-data."""
 
 from __future__ import annotations
 
@@ -97,7 +98,11 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_predict(args: argparse.Namespace) -> None:
     from ner.workflows.prediction import predict_file
+    from ner.workflows.raw_text import predict_raw_file, raw_format
 
+    if raw_format(args.input, args.format):
+        predict_raw_file(args.experiment, args.input, args.output, args.format, args.nbest)
+        return
     predict_file(
         args.experiment,
         args.input,
@@ -131,6 +136,17 @@ def cmd_submit(args: argparse.Namespace) -> None:
             raise NerError(f"--model takes NAME=RUN_DIR, got {spec!r}")
         models[name] = Experiment.open(run_dir)
     make_submission(args.dataset, args.output, models, args.kind, args.net_ids, args.precision)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from ner.serve.app import Limits, create_app
+    from ner.utils.console import log
+
+    app = create_app(args.experiment, Limits(max_chars=args.max_chars, max_texts=args.max_texts))
+    log.print(f"serving {args.experiment} on http://{args.host}:{args.port} (page at /, API docs at /docs)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=30)
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
@@ -241,7 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("--experiment", required=True, help="a run folder written by `ner train`")
         p.add_argument("--input", required=True)
-        p.add_argument("--format", choices=("auto", "json", "conll", "text"), default="auto")
+        p.add_argument(
+            "--format",
+            choices=("auto", "json", "conll", "tokens", "raw", "jsonl"),
+            default="auto",
+            help="input format; auto: .txt raw text (a document a line), .jsonl objects with a text field, "
+            ".json the notebook's JSON, .tokens a sentence a line, else CoNLL",
+        )
         p.add_argument("--epoch", type=int, help="use this epoch's checkpoint instead of the best model")
         p.add_argument(
             "--document-consistency",
@@ -251,7 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
         )
         add_precision(p)
         if name == "predict":
-            p.add_argument("--output", required=True, help="CoNLL file to write: token TAB tag")
+            p.add_argument(
+                "--output",
+                required=True,
+                help="file to write: CoNLL (token TAB tag); for raw-text input also .jsonl (entities with "
+                "character offsets and scores) or .html (entities highlighted)",
+            )
+            p.add_argument("--nbest", type=int, default=0, help="raw text: also the k best tag sequences")
         else:
             p.add_argument("--json", help="also write the metrics to this JSON file")
         p.set_defaults(func=func)
@@ -285,6 +313,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--activations", help="PNG file for the activation heatmap")
     p.set_defaults(func=cmd_inspect)
 
+    p = sub.add_parser("serve", help="serve a run over HTTP: POST /v1/entities, a page at /, docs at /docs")
+    p.add_argument("experiment", help="a run folder written by `ner train`")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--max-chars", type=int, default=100_000, help="longest text a request may send")
+    p.add_argument("--max-texts", type=int, default=64, help="most texts a request may send")
+    p.set_defaults(func=cmd_serve)
     p = sub.add_parser("report", help="compare runs by their best epoch's validation metrics")
     p.add_argument("runs", nargs="+", help="run folders")
     p.set_defaults(func=cmd_report)

@@ -12,6 +12,7 @@ import yaml
 
 from ner.data_processing.constants import NER_ENCODING_MAP
 from ner.data_processing.readers import read_file
+from ner.data_processing.text import TextSplitter
 from ner.data_processing.tokenizer import Tokenizer
 from ner.inference.run import Experiment
 from ner.models.document_consistency import majority_types, phrase
@@ -124,6 +125,38 @@ def test_predict_writes_one_tag_per_input_token(trained, corpus):
     assert [g[0] for g in gold] == [p[0] for p in pred]
     assert all(len(p) == 1 and p == [""] for g, p in zip(gold, pred, strict=True) if g == [""])
     assert {p[1] for p in pred if len(p) == 2} <= set(NER_ENCODING_MAP) - {"<|pad|>"}
+
+
+def test_raw_text_gives_the_entities_of_the_same_tokens_pretokenized(trained, corpus):
+    sentences = read_file(corpus / "val_slice.conll").sentences
+    texts = [" ".join(s.tokens) for s in sentences]
+    (trained / "raw.txt").write_text("\n".join(texts) + "\n")
+    ner(
+        "predict",
+        "--experiment",
+        trained / "rnn",
+        "--input",
+        trained / "raw.txt",
+        "--output",
+        trained / "raw.jsonl",
+    )
+    records = [json.loads(line) for line in (trained / "raw.jsonl").read_text().splitlines()]
+    experiment = Experiment.open(trained / "rnn")
+    tagged = experiment.tag([s.tokens for s in sentences])
+    splitter = TextSplitter()
+    compared = 0
+    for text, tokens, tags, record in zip(texts, [s.tokens for s in sentences], tagged, records, strict=True):
+        assert record["text"] == text
+        split = [t.text for sentence in splitter.split(text) for t in sentence]
+        if split != tokens or len(splitter.split(text)) != 1:
+            continue  # spaCy split this line otherwise, so the two paths tag different tokens
+        starts = [sum(len(t) + 1 for t in tokens[:i]) for i in range(len(tokens))]
+        expected = [
+            (label, starts[first], starts[last] + len(tokens[last])) for label, first, last in tag_spans(tags)
+        ]
+        assert [(e["label"], e["start"], e["end"]) for e in record["entities"]] == expected
+        compared += 1
+    assert compared >= len(texts) // 2 and any(record["entities"] for record in records)
 
 
 def test_evaluate_prints_metrics_and_per_type_table(trained, corpus):

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ner.data_processing.readers import read_conll, read_file, read_json, read_text
+from ner.data_processing.readers import read_conll, read_file, read_json, read_tokens
 from ner.utils.errors import DataFormatError
 
 
@@ -118,15 +118,15 @@ def test_json_syntax_error_names_the_line(tmp_path):
         read_json(write(tmp_path, "d.json", '{"text": [["a"]],\n "index": [["0"]] oops}'))
 
 
-def test_raw_text_one_sentence_a_line(tmp_path):
-    result = read_text(write(tmp_path, "r.txt", "Hello world .\n\nAnother one\n"))
+def test_pretokenized_text_one_sentence_a_line(tmp_path):
+    result = read_tokens(write(tmp_path, "r.tokens", "Hello world .\n\nAnother one\n"))
     assert [s.tokens for s in result.sentences] == [["Hello", "world", "."], ["Another", "one"]]
     assert result.empty_skipped == 1 and result.sentences[1].index == ["3", "4"]
 
 
 def test_read_file_picks_the_reader_by_suffix(tmp_path):
-    assert read_file(write(tmp_path, "r.txt", "a b\n")).sentences[0].tokens == ["a", "b"]
-    assert read_file(write(tmp_path, "r.tokens", "a\nb\n")).sentences[0].tokens == ["a", "b"]
+    assert read_file(write(tmp_path, "r.tokens", "a b\n")).sentences[0].tokens == ["a", "b"]
+    assert read_file(write(tmp_path, "r.conll", "a\nb\n")).sentences[0].tokens == ["a", "b"]
 
 
 @settings(max_examples=200, deadline=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from ner.utils.spans import orphan_inside
 
 TAG_PATTERN = re.compile(r"^(O|[BI]-\S+)$")
 DOCSTART = "-DOCSTART-"
-FORMATS = ("json", "conll", "text")
+FORMATS = ("json", "conll", "tokens")
 
 
 @dataclass
@@ -97,6 +98,39 @@ def read_lines(path: str | Path) -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return lines
+
+
+def stream_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a UTF-8 text file read one line at a time (BOM and CRLF accepted)."""
+    path = check_file(path)
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield number, raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as err:
+                raise DataFormatError(
+                    str(path), number, f"bytes that are not UTF-8 at column {err.start + 1}"
+                ) from None
+
+
+def stream_documents(path: str | Path, fmt: str) -> Iterator[dict]:
+    """Raw-text documents, one at a time: `raw`, each non-empty line of a text file as {"text": line};
+    `jsonl`, each non-empty line's JSON object, which must hold a "text" string (other fields are kept)."""
+    for number, line in stream_lines(path):
+        if not line.strip():
+            continue
+        if fmt == "raw":
+            yield {"text": line}
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataFormatError(str(path), number, f"not valid JSON: {err.msg}") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise DataFormatError(str(path), number, 'expected a JSON object with a "text" string')
+        yield record
 
 
 def read_json_file(path: str | Path) -> object:
@@ -193,8 +227,8 @@ def read_conll(path: str | Path, max_length: int | None = None) -> ReadResult:
     return finish(result, max_length)
 
 
-def read_text(path: str | Path, max_length: int | None = None) -> ReadResult:
-    """Read raw text: one sentence a line, tokens separated by whitespace, blank lines skipped."""
+def read_tokens(path: str | Path, max_length: int | None = None) -> ReadResult:
+    """Read pre-tokenized text: one sentence a line, tokens separated by whitespace, blank lines skipped."""
     lines = read_lines(path)
     result = ReadResult(str(path))
     position = 0
@@ -274,15 +308,15 @@ def _json_sentence(path: str, number: int, text: object, index: object, tags: ob
 
 
 def detect_format(path: str | Path) -> str:
-    """The reader a file needs, from its name: .json, .txt, or CoNLL for anything else."""
+    """The reader a file needs, from its name: .json, .tokens, or CoNLL for anything else."""
     suffix = Path(path).suffix.lower()
-    return {".json": "json", ".txt": "text"}.get(suffix, "conll")
+    return {".json": "json", ".tokens": "tokens"}.get(suffix, "conll")
 
 
 def read_file(path: str | Path, fmt: str = "auto", max_length: int | None = None) -> ReadResult:
     """Read a file of any supported format."""
     fmt = detect_format(path) if fmt == "auto" else fmt
-    readers = {"json": read_json, "conll": read_conll, "text": read_text}
+    readers = {"json": read_json, "conll": read_conll, "tokens": read_tokens}
     if fmt not in readers:
         raise ValueError(f"unknown format {fmt!r}; expected one of {sorted(readers)}")
     return readers[fmt](path, max_length)

@@ -10,9 +10,10 @@ import torch
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.readers import read_json_file
 from ner.data_processing.tokenizer import Tokenizer
-from ner.inference.tagging import predict_ids
+from ner.inference.tagging import predict_chains, predict_ids
 from ner.models.document_consistency import harmonize_documents
 from ner.models.ner_predictor import NERPredictor
+from ner.nn.heads.chain import Chain
 from ner.nn.module import Module
 from ner.utils.config import TrainConfig, upgrade_config, validate
 from ner.utils.errors import ConfigError, DataFormatError
@@ -151,8 +152,37 @@ class Experiment:
         collator = self.collator()
         examples = [{collator.text_colname: tokens} for tokens in sentences]
         precision = precision or self.config.predict.precision
+        ids = predict_ids(
+            examples, collator, self.model(epoch), batch_size, self.config.trainer.device, precision
+        )
+        return self.finish(sentences, ids, documents, document_consistency)
+
+    def tag_with_chains(
+        self,
+        sentences: list[list[str]],
+        documents: list[int | None] | None = None,
+        precision: str | None = None,
+        document_consistency: bool | None = None,
+        batch_size: int = 256,
+    ) -> tuple[list[list[str]], list[Chain]]:
+        """Tags of each token list as `tag` gives them, and the tag chain of each sentence (for the
+        probability of any span, and the k best tag sequences)."""
+        collator = self.collator()
+        examples = [{collator.text_colname: tokens} for tokens in sentences]
+        precision = precision or self.config.predict.precision
         device = self.config.trainer.device
-        ids = predict_ids(examples, collator, self.model(epoch), batch_size, device, precision)
+        predicted = predict_chains(examples, collator, self.model(), batch_size, device, precision)
+        ids = [tag_ids for tag_ids, _ in predicted]
+        return self.finish(sentences, ids, documents, document_consistency), [c for _, c in predicted]
+
+    def finish(
+        self,
+        sentences: list[list[str]],
+        ids: list[list[int]],
+        documents: list[int | None] | None,
+        document_consistency: bool | None,
+    ) -> list[list[str]]:
+        """Tag ids as tags, made consistent within documents if asked (by default, as the run says)."""
         tags = [[self.id2label[i] for i in seq] for seq in ids]
         if document_consistency is None:
             document_consistency = self.config.predict.document_consistency

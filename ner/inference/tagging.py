@@ -3,6 +3,8 @@ the model's own decoding."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 
@@ -11,6 +13,8 @@ from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.dataset import as_examples
 from ner.inference.precision import autocast, fall_back, probe
 from ner.models.forward import decode, forward_model
+from ner.nn.heads.chain import Chain, chains
+from ner.nn.heads.crf import left_align
 from ner.utils.spans import get_named_entity_spans
 from ner.utils.utils import resolve_device
 
@@ -32,21 +36,19 @@ def length_sorted_batches(examples: list[dict], text_colname: str, batch_size: i
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-@torch.inference_mode()
-def predict_ids(
+def scored_batches(
     examples: list[dict],
     data_collator: DataCollator,
     model: nn.Module,
     batch_size: int = 128,
     device: str | torch.device = "cpu",
     precision: str = "float32",
-) -> list[list[int]]:
-    """Predicted tag ids of each example (in input order), never truncated; `precision` bfloat16
-    runs the network's matrix products in bfloat16 (the decoder stays in float32) where this CPU
-    runs the model's kernels in it faster than in float32, else float32 (see `precision.probe`)."""
+) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+    """(example indices, float32 scores, real-token mask) of each length-sorted batch; `precision`
+    bfloat16 runs the network's matrix products in bfloat16 where this CPU runs the model's kernels in
+    it faster than in float32, else float32 (see `precision.probe`)."""
     device = resolve_device(device)
     model = model.to(device).eval()
-    predictions: list[list[int]] = [[] for _ in examples]
     batches = length_sorted_batches(examples, data_collator.text_colname, batch_size)
     if batches and precision != "float32":
         precision = probe_precision(
@@ -63,10 +65,55 @@ def predict_ids(
                 raise
             precision = fall_back(model, device, precision, err)
             logits = forward_model(model, batch)
-        preds = decode(model, logits.float(), batch["padding_mask"]).cpu()
+        yield indices, logits.float(), batch["padding_mask"]
+
+
+@torch.inference_mode()
+def predict_ids(
+    examples: list[dict],
+    data_collator: DataCollator,
+    model: nn.Module,
+    batch_size: int = 128,
+    device: str | torch.device = "cpu",
+    precision: str = "float32",
+) -> list[list[int]]:
+    """Predicted tag ids of each example (in input order), never truncated, by the model's decoding."""
+    predictions: list[list[int]] = [[] for _ in examples]
+    for indices, scores, padding_mask in scored_batches(
+        examples, data_collator, model, batch_size, device, precision
+    ):
+        preds = decode(model, scores, padding_mask).cpu()
         for row, i in enumerate(indices):
-            keep = batch["padding_mask"][row].cpu() == 0
-            predictions[i] = preds[row][keep].tolist()
+            predictions[i] = preds[row][padding_mask[row].cpu() == 0].tolist()
+    return predictions
+
+
+@torch.inference_mode()
+def predict_chains(
+    examples: list[dict],
+    data_collator: DataCollator,
+    model: nn.Module,
+    batch_size: int = 128,
+    device: str | torch.device = "cpu",
+    precision: str = "float32",
+) -> list[tuple[list[int], Chain]]:
+    """Predicted tag ids of each example (in input order) with the tag chain they were decoded from,
+    for span probabilities and k-best paths."""
+    predictions: list[tuple[list[int], Chain]] = [([], None) for _ in examples]
+    for indices, scores, padding_mask in scored_batches(
+        examples, data_collator, model, batch_size, device, precision
+    ):
+        preds = decode(model, scores, padding_mask)
+        real = padding_mask == 0
+        order = left_align(real)
+        emissions, transitions, start, end = model.potentials(scores)
+        emissions = emissions.gather(1, order.unsqueeze(-1).expand_as(emissions))
+        preds = preds.gather(1, order).cpu()
+        lengths = real.sum(dim=1).tolist()
+        for row, (i, chain) in enumerate(
+            zip(indices, chains(emissions, transitions, start, end, lengths), strict=True)
+        ):
+            predictions[i] = (preds[row, : lengths[row]].tolist(), chain)
     return predictions
 
 

@@ -80,3 +80,8 @@ class Ensemble(Module):
         """Tag ids from the members' stacked scores, by their head's ensemble rule."""
         heads = [member.head for member in self.members]
         return type(heads[0]).decode_ensemble(heads, scores, padding_mask)
+
+    def potentials(self, scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Emissions, transitions, start and end of the tag chain the members decode together."""
+        heads = [member.head for member in self.members]
+        return type(heads[0]).ensemble_potentials(heads, scores)

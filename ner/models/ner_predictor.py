@@ -190,6 +190,10 @@ class NERPredictor(Module):
         """The head's tag ids of each token."""
         return self.head.decode(scores, padding_mask)
 
+    def potentials(self, scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Emissions, transitions, start and end of the tag chain the head reads its scores as."""
+        return self.head.potentials(scores)
+
     upgrade_config = staticmethod(upgrade_model_settings)
     upgrade_state_dict = staticmethod(upgrade_weight_names)
 

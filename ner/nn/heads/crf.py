@@ -183,3 +183,12 @@ class CRFHead(Module):
         tags) scores: the path of highest mean score."""
         crf = CRF.average([head.crf for head in heads])
         return crf.viterbi(scores.mean(dim=0), padding_mask == 0)
+
+    def potentials(self, scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The tag chain: emission scores, and the CRF's constrained transition, start and end scores."""
+        return (scores.float(), *self.crf._scores())
+
+    @staticmethod
+    def ensemble_potentials(heads: list[CRFHead], scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The chain of the members' mean emissions under their mean CRF, from stacked scores."""
+        return (scores.float().mean(dim=0), *CRF.average([head.crf for head in heads])._scores())

@@ -48,3 +48,19 @@ class SoftmaxHead(Module):
     ) -> torch.Tensor:
         """The arg-max of the members' mean log-probabilities, from (members, batch, length, tags) scores."""
         return scores.log_softmax(dim=-1).mean(dim=0).argmax(dim=-1)
+
+    def potentials(self, scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The tag chain the scores define: each token's log-probabilities, no transition scores."""
+        return independent_tokens(scores.float().log_softmax(dim=-1))
+
+    @staticmethod
+    def ensemble_potentials(heads: list[SoftmaxHead], scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The chain of the members' mean log-probabilities (renormalised), from stacked scores."""
+        return independent_tokens(scores.float().log_softmax(dim=-1).mean(dim=0).log_softmax(dim=-1))
+
+
+def independent_tokens(log_probs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Emissions, transitions, start and end of a chain whose tokens are tagged independently."""
+    tags = log_probs.shape[-1]
+    zeros = log_probs.new_zeros(tags)
+    return log_probs, log_probs.new_zeros(tags, tags), zeros, zeros

@@ -1,0 +1,148 @@
+"""Raw text in, entities with character offsets and probabilities out: the toolkit's Python API."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ner.data_processing.text import TextSplitter, Token
+from ner.inference.run import Experiment
+from ner.nn.heads.chain import Chain
+from ner.utils.spans import tag_spans
+
+TextInput = str | list[str]
+
+
+@dataclass(frozen=True)
+class Entity:
+    """An entity: its text, type, character offsets (`end` exclusive) and the model's probability of
+    exactly this span with this type."""
+
+    text: str
+    label: str
+    start: int
+    end: int
+    score: float
+
+    def to_dict(self) -> dict:
+        """The entity as JSON-ready data."""
+        return asdict(self)
+
+
+@dataclass
+class Doc:
+    """A tagged text: its sentences of tokens, their tags, the entities, and (if asked) each sentence's
+    k best tag sequences with their probabilities."""
+
+    text: str
+    sentences: list[list[Token]]
+    tags: list[list[str]]
+    entities: list[Entity]
+    nbest: list[list[tuple[list[str], float]]] | None = field(default=None)
+
+    @property
+    def tokens(self) -> list[Token]:
+        """Every token, in order."""
+        return [token for sentence in self.sentences for token in sentence]
+
+    def to_dict(self) -> dict:
+        """The document as JSON-ready data."""
+        data = {
+            "text": self.text,
+            "entities": [e.to_dict() for e in self.entities],
+            "sentences": [
+                {
+                    "start": sentence[0].start,
+                    "end": sentence[-1].end,
+                    "tokens": [
+                        {"text": t.text, "start": t.start, "end": t.end, "tag": tag}
+                        for t, tag in zip(sentence, tags, strict=True)
+                    ],
+                }
+                for sentence, tags in zip(self.sentences, self.tags, strict=True)
+            ],
+        }
+        if self.nbest is not None:
+            data["nbest"] = [
+                [{"tags": tags, "probability": p} for tags, p in sentence] for sentence in self.nbest
+            ]
+        return data
+
+
+def pretokenized(tokens: list[str]) -> tuple[str, list[list[Token]]]:
+    """A token list as one sentence of the text that joins its tokens with spaces."""
+    sentence, start = [], 0
+    for token in tokens:
+        sentence.append(Token(token, start, start + len(token)))
+        start += len(token) + 1
+    return " ".join(tokens), [sentence] if sentence else []
+
+
+class Pipeline:
+    """A trained run ready for raw text: `pipeline(text)` gives a Doc, `pipeline.pipe(texts)` streams
+    them. Texts are split into sentences (long ones into pieces) and tagged in length-sorted batches."""
+
+    def __init__(self, experiment: Experiment, splitter: TextSplitter | None = None):
+        self.experiment = experiment
+        self.splitter = splitter or TextSplitter()
+        self.label2id = {label: i for i, label in enumerate(experiment.config.labels)}
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> Pipeline:
+        """The pipeline of a run folder's best model."""
+        pipeline = cls(Experiment.open(run_dir))
+        pipeline.experiment.model()
+        return pipeline
+
+    @property
+    def tokenizer_name(self) -> str:
+        """What splits raw text into tokens."""
+        return self.splitter.name
+
+    def __call__(self, text: TextInput, nbest: int = 0) -> Doc:
+        """The Doc of one text (a string, or a list of tokens taken as one sentence)."""
+        return next(self.pipe([text], nbest=nbest))
+
+    def pipe(self, texts: Iterable[TextInput], batch_size: int = 64, nbest: int = 0) -> Iterator[Doc]:
+        """The Doc of each text, in input order; `batch_size` texts are held in memory at a time."""
+        iterator = iter(texts)
+        while chunk := list(itertools.islice(iterator, batch_size)):
+            yield from self.process(chunk, nbest)
+
+    def process(self, texts: list[TextInput], nbest: int = 0) -> list[Doc]:
+        """The Docs of a list of texts, tagged together (each text is one document for consistency)."""
+        raw = iter(self.splitter.pipe([t for t in texts if isinstance(t, str)]))
+        split = [(t, next(raw)) if isinstance(t, str) else pretokenized(list(t)) for t in texts]
+        sentences = [[token.text for token in s] for _, doc in split for s in doc]
+        documents = [i for i, (_, doc) in enumerate(split) for _ in doc]
+        tags, chains = self.experiment.tag_with_chains(sentences, documents) if sentences else ([], [])
+        docs, position = [], 0
+        for text, doc_sentences in split:
+            count = len(doc_sentences)
+            doc_tags, doc_chains = tags[position : position + count], chains[position : position + count]
+            position += count
+            entities = [
+                entity
+                for sentence, sentence_tags, chain in zip(doc_sentences, doc_tags, doc_chains, strict=True)
+                for entity in self.entities(text, sentence, sentence_tags, chain)
+            ]
+            best = [self.best_paths(chain, nbest) for chain in doc_chains] if nbest > 0 else None
+            docs.append(Doc(text, doc_sentences, doc_tags, entities, best))
+        return docs
+
+    def entities(self, text: str, sentence: list[Token], tags: list[str], chain: Chain) -> list[Entity]:
+        """The entities of one tagged sentence, with their span probabilities."""
+        found = []
+        for label, first, last in tag_spans(tags):
+            begin, inside = self.label2id[f"B-{label}"], self.label2id.get(f"I-{label}", -1)
+            start, end = sentence[first].start, sentence[last].end
+            score = chain.span_probability(first, last, begin, inside)
+            found.append(Entity(text[start:end], label, start, end, round(score, 6)))
+        return found
+
+    def best_paths(self, chain: Chain, k: int) -> list[tuple[list[str], float]]:
+        """The k most probable tag sequences of a sentence, as tags, with their probabilities."""
+        labels = self.experiment.config.labels
+        return [([labels[i] for i in path], round(p, 6)) for path, p in chain.best_paths(k)]

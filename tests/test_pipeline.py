@@ -1,0 +1,109 @@
+"""Raw text in, entities with character offsets and probabilities out: the Python API and the command."""
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ner
+import ner.workflows.raw_text
+from ner.cli import main
+from ner.data_processing.text import TextSplitter
+
+RUN = Path(__file__).resolve().parent / "fixtures" / "legacy_run"
+
+
+@pytest.fixture(scope="module")
+def tagger():
+    return ner.load(RUN)
+
+
+def test_splitting_keeps_conll_conventions_and_offsets():
+    text = 'Angela Merkel didn\'t visit Acme-Corp on 1996-08-22 (it won 2-1).  Then "Paris".'
+    sentences = TextSplitter().split(text)
+    tokens = [t.text for s in sentences for t in s]
+    assert tokens[:4] == ["Angela", "Merkel", "did", "n't"] and "Acme-Corp" in tokens
+    assert "1996-08-22" in tokens and "2-1" in tokens and tokens[-4:] == ['"', "Paris", '"', "."]
+    assert len(sentences) == 2
+    assert all(text[t.start : t.end] == t.text for s in sentences for t in s)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_gives_entities_equal_to_their_slice_and_tokens_that_never_overlap(tagger, text):
+    doc = tagger(text)
+    assert doc.text == text
+    ends = [0]
+    for token in doc.tokens:
+        assert token.start >= ends[-1] and text[token.start : token.end] == token.text and token.text.strip()
+        ends.append(token.end)
+    for entity in doc.entities:
+        assert text[entity.start : entity.end] == entity.text and 0.0 <= entity.score <= 1.0
+
+
+def test_empty_and_blank_text_give_no_entities(tagger):
+    for text in ("", "   \n\t "):
+        doc = tagger(text)
+        assert doc.sentences == [] and doc.entities == []
+
+
+def test_pipe_streams_in_input_order_with_bounded_memory(tagger):
+    texts = (f"Anna number {i} visits Rome." for i in itertools.count())
+    docs = list(itertools.islice(tagger.pipe(texts, batch_size=4), 10))  # an endless input, consumed lazily
+    assert [d.text for d in docs] == [f"Anna number {i} visits Rome." for i in range(10)]
+    alone = tagger("Anna number 3 visits Rome.")
+    assert docs[3].entities == alone.entities
+
+
+def test_pretokenized_input_is_one_sentence(tagger):
+    doc = tagger(["Anna", "visits", "ROME"])
+    assert doc.text == "Anna visits ROME" and [t.text for t in doc.tokens] == ["Anna", "visits", "ROME"]
+    assert all(doc.text[e.start : e.end] == e.text for e in doc.entities)
+
+
+def test_nbest_gives_the_k_most_probable_sequences_best_first(tagger):
+    doc = tagger("Anna visits Rome. ROME wins.", nbest=3)
+    assert len(doc.nbest) == len(doc.sentences)
+    for sentence, paths in zip(doc.sentences, doc.nbest, strict=True):
+        probabilities = [p for _, p in paths]
+        assert len(paths) == 3 and probabilities == sorted(probabilities, reverse=True)
+        assert sum(probabilities) <= 1.0 + 1e-6
+        assert all(len(tags) == len(sentence) for tags, _ in paths)
+    assert tagger("Anna visits Rome.").nbest is None
+
+
+def test_long_documents_are_cut_into_sentences_of_bounded_length():
+    splitter = TextSplitter(max_tokens=5)
+    sentences = splitter.split(" ".join(["word"] * 23))
+    assert [len(s) for s in sentences] == [5, 5, 5, 5, 3]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".conll", ".html"])
+def test_predict_tags_raw_text_files(tmp_path, suffix):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": 1, "text": "Anna visits Rome."}\n\n{"id": "b", "text": "ROME <wins> & more"}\n')
+    output = tmp_path / f"out{suffix}"
+    assert main(["predict", "--experiment", str(RUN), "--input", str(source), "--output", str(output)]) == 0
+    written = output.read_text()
+    if suffix == ".jsonl":
+        records = [json.loads(line) for line in written.splitlines()]
+        assert [r["id"] for r in records] == [1, "b"]
+        for record in records:
+            assert all(record["text"][e["start"] : e["end"]] == e["text"] for e in record["entities"])
+    elif suffix == ".conll":
+        assert written.count("-DOCSTART-") == 2 and "Anna\t" in written
+    else:
+        assert written.startswith("<!DOCTYPE html>") and '<mark class="entity"' in written
+        assert "&lt;wins&gt; &amp; more" in written and "<wins>" not in written
+
+
+def test_a_bad_jsonl_line_is_named_and_nothing_is_written(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "fine"}\n{"id": 3}\n')
+    output = tmp_path / "out.jsonl"
+    with pytest.raises(Exception, match=r"in.jsonl:2: expected a JSON object with a \"text\" string"):
+        ner.workflows.raw_text.predict_raw_file(RUN, source, output)
+    assert not output.exists()
