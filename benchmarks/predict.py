@@ -21,6 +21,7 @@ from rich.table import Table
 
 from benchmarks.peers import SpacyPeer, score, timed
 from ner.data_processing.readers import read_conll
+from ner.inference.pipeline import Pipeline
 from ner.inference.precision import cpu_capability
 from ner.inference.run import Experiment
 from ner.inference.tagging import probe_precision
@@ -102,6 +103,32 @@ def main() -> None:
             f"{speed / spacy_speed:.2f}",
         )
     console.print(table)
+    console.print(raw_text_table(args.runs, [" ".join(s) for s in test], spacy, args.rounds))
+
+
+def raw_text_table(runs: list[str], texts: list[str], spacy: SpacyPeer, rounds: int) -> Table:
+    """Tokens/s from raw text to entities: each run's `ner.load(...).pipe` (spaCy's tokenizer and
+    sentencizer included) against spaCy's `nlp.pipe` with its NER, on the same texts."""
+    pipelines = {Path(run).name: Pipeline.load(run) for run in runs}
+    counts = {
+        name: sum(len(d.tokens) for d in p.pipe(texts, batch_size=256)) for name, p in pipelines.items()
+    }
+    systems = {name: lambda p=p: list(p.pipe(texts, batch_size=256)) for name, p in pipelines.items()}
+    systems["spaCy blank-en ner"] = lambda: list(spacy.nlp.pipe(texts, batch_size=256))
+    counts["spaCy blank-en ner"] = sum(len(doc) for doc in spacy.nlp.pipe(texts, batch_size=256))
+    seconds = dict.fromkeys(systems, float("inf"))
+    for _ in range(rounds):
+        for name, run in systems.items():
+            _, elapsed = timed(run)
+            seconds[name] = min(seconds[name], elapsed)
+    spacy_speed = counts["spaCy blank-en ner"] / seconds["spaCy blank-en ner"]
+    table = Table(title=f"raw text to entities: {len(texts):,} texts")
+    for column in ("system", "tokens", "tokens/s", "x spaCy"):
+        table.add_column(column, justify="left" if column == "system" else "right")
+    for name, elapsed in seconds.items():
+        speed = counts[name] / elapsed
+        table.add_row(name, f"{counts[name]:,}", f"{speed:,.0f}", f"{speed / spacy_speed:.2f}")
+    return table
 
 
 if __name__ == "__main__":

@@ -24,8 +24,10 @@ class Token:
 
 
 class TextSplitter:
-    """Splits raw text into sentences of tokens, each with its offsets; sentences longer than
-    `max_tokens` are cut into pieces of at most that many tokens, so no input is fed to a model whole."""
+    """Splits raw text into sentences of tokens, each with its offsets. A sentence ends where spaCy's
+    sentencizer ends it and at every line break (headlines, datelines and list items are lines of their
+    own); sentences longer than `max_tokens` are cut into pieces of at most that many tokens, so no
+    input is fed to a model whole."""
 
     def __init__(self, max_tokens: int = MAX_SENTENCE_TOKENS):
         self.max_tokens = max_tokens
@@ -49,9 +51,15 @@ class TextSplitter:
     def pipe(self, texts: Iterable[str], batch_size: int = 64) -> Iterator[list[list[Token]]]:
         """The sentences of each text, in order, streamed."""
         for doc in self.nlp.pipe(texts, batch_size=batch_size):
-            sentences = []
-            for span in doc.sents:
-                tokens = [Token(t.text, t.idx, t.idx + len(t.text)) for t in span if not t.is_space]
-                for i in range(0, len(tokens), self.max_tokens):
-                    sentences.append(tokens[i : i + self.max_tokens])
-            yield [s for s in sentences if s]
+            lines: list[list[Token]] = [[]]
+            for token in doc:
+                if token.is_sent_start and lines[-1]:
+                    lines.append([])
+                if token.is_space:
+                    if "\n" in token.text and lines[-1]:
+                        lines.append([])
+                    continue
+                lines[-1].append(Token(token.text, token.idx, token.idx + len(token.text)))
+            yield [
+                line[i : i + self.max_tokens] for line in lines for i in range(0, len(line), self.max_tokens)
+            ]
