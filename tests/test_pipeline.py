@@ -75,6 +75,17 @@ def test_nbest_gives_the_k_most_probable_sequences_best_first(tagger):
     assert tagger("Anna visits Rome.").nbest is None
 
 
+def test_line_breaks_end_sentences():
+    text = "SOCCER - JAPAN WIN\nAL-AIN , United Arab Emirates 1996-12-06\n\nJapan began. It won"
+    sentences = [[t.text for t in s] for s in TextSplitter().split(text)]
+    assert sentences == [
+        ["SOCCER", "-", "JAPAN", "WIN"],
+        ["AL-AIN", ",", "United", "Arab", "Emirates", "1996-12-06"],
+        ["Japan", "began", "."],
+        ["It", "won"],
+    ]
+
+
 def test_long_documents_are_cut_into_sentences_of_bounded_length():
     splitter = TextSplitter(max_tokens=5)
     sentences = splitter.split(" ".join(["word"] * 23))
