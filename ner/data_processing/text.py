@@ -4,10 +4,12 @@ and WikiNEuRal."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import spacy
+from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
 from spacy.lang.char_classes import HYPHENS
 from spacy.util import compile_infix_regex
 
@@ -49,17 +51,27 @@ class TextSplitter:
         return next(self.pipe([text]))
 
     def pipe(self, texts: Iterable[str], batch_size: int = 64) -> Iterator[list[list[Token]]]:
-        """The sentences of each text, in order, streamed."""
-        for doc in self.nlp.pipe(texts, batch_size=batch_size):
-            lines: list[list[Token]] = [[]]
-            for token in doc:
-                if token.is_sent_start and lines[-1]:
+        """The sentences of each text, in order, streamed. Each batch is split inside a spaCy memory
+        zone, so the words it adds to spaCy's vocabulary are freed after it (a long-running service
+        would otherwise grow with every new word it sees)."""
+        iterator = iter(texts)
+        while chunk := list(itertools.islice(iterator, batch_size)):
+            with self.nlp.memory_zone():
+                split = [self.sentences(doc) for doc in self.nlp.pipe(chunk, batch_size=batch_size)]
+            yield from split
+
+    def sentences(self, doc: spacy.tokens.Doc) -> list[list[Token]]:
+        """A spaCy Doc's sentences (and lines) of non-space tokens, cut to `max_tokens`."""
+        lines: list[list[Token]] = [[]]
+        text = doc.text
+        for start, length, space, sentence_start in doc.to_array(
+            [IDX, LENGTH, IS_SPACE, SENT_START]
+        ).tolist():
+            if sentence_start == 1 and lines[-1]:
+                lines.append([])
+            if space:
+                if "\n" in text[start : start + length] and lines[-1]:
                     lines.append([])
-                if token.is_space:
-                    if "\n" in token.text and lines[-1]:
-                        lines.append([])
-                    continue
-                lines[-1].append(Token(token.text, token.idx, token.idx + len(token.text)))
-            yield [
-                line[i : i + self.max_tokens] for line in lines for i in range(0, len(line), self.max_tokens)
-            ]
+                continue
+            lines[-1].append(Token(text[start : start + length], start, start + length))
+        return [line[i : i + self.max_tokens] for line in lines for i in range(0, len(line), self.max_tokens)]

@@ -183,7 +183,8 @@ class Experiment:
         document_consistency: bool | None,
     ) -> list[list[str]]:
         """Tag ids as tags, made consistent within documents if asked (by default, as the run says)."""
-        tags = [[self.id2label[i] for i in seq] for seq in ids]
+        id2label = self.id2label
+        tags = [[id2label[i] for i in seq] for seq in ids]
         if document_consistency is None:
             document_consistency = self.config.predict.document_consistency
         if document_consistency and documents is not None:
