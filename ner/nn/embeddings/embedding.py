@@ -24,6 +24,15 @@ class TokenEmbedding(Module):
             )
         self.embedding.weight[torch.as_tensor(ids, dtype=torch.long)] = vectors.to(self.embedding.weight)
 
+    @torch.no_grad()
+    def extend(self, vectors: torch.Tensor) -> None:
+        """Append one row for each of `vectors` (words added after training, e.g. from pretrained vectors)."""
+        weight = self.embedding.weight
+        rows = torch.cat([weight, vectors.to(weight)])
+        self.embedding = nn.Embedding.from_pretrained(
+            rows, freeze=True, padding_idx=self.embedding.padding_idx
+        )
+
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         """(batch, length) ids -> (batch, length, embedding_dim) vectors."""
         return self.embedding(input_ids)
