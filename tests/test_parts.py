@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ner.models.ner_predictor import NERPredictor, upgrade_weight_names
-from ner.nn.embeddings import CHARACTER_ENCODERS
+from ner.nn.embeddings import CASING_FEATURES, CHARACTER_ENCODERS
 from ner.nn.heads import HEADS
 from ner.nn.models import ENCODERS
 from ner.nn.module import Module
@@ -19,6 +19,7 @@ def test_the_config_offers_exactly_the_registered_parts():
     assert list(typing.get_args(fields["model"].annotation)) == list(ENCODERS)
     assert list(typing.get_args(fields["head"].annotation)) == list(HEADS)
     assert list(typing.get_args(fields["chars"].annotation)) == ["none", *CHARACTER_ENCODERS]
+    assert list(typing.get_args(fields["casing"].annotation)) == ["none", *CASING_FEATURES]
 
 
 @pytest.mark.parametrize("name", list(ENCODERS))
@@ -36,7 +37,10 @@ def test_every_encoder_and_head_compose_into_a_tagger_that_learns(head):
     mask = (labels == -100).long()
     for name in ENCODERS:
         torch.manual_seed(0)
-        tagger = NERPredictor(8, 4, 0, 6, 9, model=name, head=head, chars="cnn", char_filters=3)
+        chars_part = "cnn" if name in ("ffnn", "lstm", "elman") else "bilstm"
+        tagger = NERPredictor(
+            8, 4, 0, 6, 9, model=name, head=head, chars=chars_part, char_filters=3, char_hidden=2
+        )
         chars = torch.randint(1, 50, (2, 3, 5))
         optimizer = torch.optim.Adam(tagger.parameters(), lr=0.05)
         for _ in range(40):
@@ -114,3 +118,47 @@ def test_torchs_own_load_state_dict_reads_old_names():
     fresh.load_state_dict(old)
     assert torch.equal(fresh.head.crf.transitions, tagger.head.crf.transitions + 1)
     assert isinstance(fresh.head.projection, nn.Linear)
+
+
+def test_casing_classes_and_the_collator_that_gives_them():
+    from ner.data_processing.casing import LOWER, MIXED, NUMERIC, OTHER, PAD, TITLE, UPPER, casing_class
+    from ner.data_processing.data_collator import DataCollator
+    from ner.data_processing.tokenizer import Tokenizer
+
+    words = ["paris", "Paris", "NATO", "McDonald", "iPhone", "1996-08-22", ",", "A", "É", "Über"]
+    assert [casing_class(w) for w in words] == [
+        LOWER,
+        TITLE,
+        UPPER,
+        MIXED,
+        MIXED,
+        NUMERIC,
+        OTHER,
+        TITLE,
+        TITLE,
+        TITLE,
+    ]
+    batch = DataCollator(Tokenizer(), casing=True)([{"text": ["NATO", "met"]}, {"text": ["x"]}])
+    assert batch["casing_ids"].tolist() == [[UPPER, LOWER], [LOWER, PAD]]
+
+
+def test_casing_features_join_the_token_vectors():
+    tagger = NERPredictor(8, 4, 0, 6, 9, model="lstm", casing="embedding", casing_dim=3)
+    assert tagger.uses_casing and tagger.model.encoder.input_size == 4 + 3
+    ids, casing = torch.tensor([[2, 3]]), torch.tensor([[2, 1]])
+    assert tagger(ids, casing_ids=casing).shape == (1, 2, 9)
+    with pytest.raises(ValueError, match="casing classes"):
+        tagger(ids)
+
+
+def test_the_character_bilstm_reads_each_word_alone():
+    from ner.nn.embeddings.char_bilstm import CharBiLSTM
+
+    torch.manual_seed(0)
+    part = CharBiLSTM(char_dim=4, char_hidden=3)
+    char_ids = torch.tensor([[[5, 6, 7, 0], [8, 0, 0, 0], [0, 0, 0, 0]]])
+    features = part(char_ids)
+    assert features.shape == (1, 3, 6) and torch.equal(features[0, 2], torch.zeros(6))
+    for position, length in ((0, 3), (1, 1)):
+        _, (final, _) = part.lstm(part.embedding(char_ids[0, position, :length]).unsqueeze(0))
+        assert torch.allclose(features[0, position], torch.cat([final[0, 0], final[1, 0]]), atol=1e-6)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ner.data_processing.casing import PAD, casing_class
 from ner.data_processing.constants import LABEL_IGNORE_IDX, NER_ENCODING_MAP, PAD_NER_TAG
 from ner.data_processing.tokenizer import Tokenizer
 
@@ -24,6 +25,7 @@ class DataCollator:
         label_colname: str = "NER",
         label2id: dict[str, int] | None = None,
         char_max_length: int | None = None,
+        casing: bool = False,
     ):
         if padding not in ("longest", "max_length", True):
             raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
@@ -41,6 +43,7 @@ class DataCollator:
         label2id[pad_tag] = LABEL_IGNORE_IDX
         self.label2id = label2id
         self.char_max_length = char_max_length
+        self.casing = casing
 
     def _get_max_length(self, data_instances: list[dict]) -> int:
         """Length every sequence of the batch is padded or truncated to."""
@@ -103,4 +106,9 @@ class DataCollator:
             batch["labels"] = labels
         if self.char_max_length:
             batch["char_ids"] = self._char_ids(data_instances, length)
+        if self.casing:
+            rows = [[casing_class(t) for t in instance[self.text_colname]] for instance in data_instances]
+            batch["casing_ids"] = torch.tensor(
+                [self._fit(row, length, PAD) for row in rows], dtype=torch.long
+            )
         return batch

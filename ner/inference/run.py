@@ -41,6 +41,7 @@ def build_collator(config: TrainConfig, tokenizer: Tokenizer, for_prediction: bo
     settings = config.to_dict()["data_collator"]
     if config.model.chars == "none":
         settings["char_max_length"] = None
+    settings["casing"] = config.model.casing != "none"
     if for_prediction:
         settings.update(padding="longest", max_length=None)
     return DataCollator(

@@ -60,6 +60,11 @@ class Ensemble(Module):
         return self.members[0].uses_chars
 
     @property
+    def uses_casing(self) -> bool:
+        """Whether the members read casing classes."""
+        return self.members[0].uses_casing
+
+    @property
     def takes_class_weights(self) -> bool:
         """Whether the members' loss can weight tags."""
         return self.members[0].takes_class_weights
@@ -69,9 +74,10 @@ class Ensemble(Module):
         input_ids: torch.Tensor,
         padding_mask: torch.Tensor | None = None,
         char_ids: torch.Tensor | None = None,
+        casing_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """(batch, length) token ids -> (members, batch, length, tags) scores."""
-        return torch.stack([member(input_ids, padding_mask, char_ids) for member in self.members])
+        return torch.stack([member(input_ids, padding_mask, char_ids, casing_ids) for member in self.members])
 
     def loss(
         self, scores: torch.Tensor, labels: torch.Tensor, class_weights: torch.Tensor | None = None

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ner.data_processing.constants import DEFAULT_LABELS
-from ner.nn.embeddings import CHARACTER_ENCODERS
+from ner.nn.embeddings import CASING_FEATURES, CHARACTER_ENCODERS
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.nn.heads import HEADS
 from ner.nn.models import ENCODERS
@@ -81,6 +81,9 @@ class NERPredictor(Module):
         char_filters: int = 50,
         char_dim: int = 32,
         char_kernel_size: int = 3,
+        char_hidden: int = 25,
+        casing: str = "none",
+        casing_dim: int = 8,
         word_dropout: float = 0.0,
         unk_idx: int = 1,
         head: str = "softmax",
@@ -95,6 +98,7 @@ class NERPredictor(Module):
             raise ValueError(f"members must be at least 1, got {members}")
         check_choice("model", model, ENCODERS)
         check_choice("chars", chars, ["none", *CHARACTER_ENCODERS])
+        check_choice("casing", casing, ["none", *CASING_FEATURES])
         check_choice("head", head, HEADS)
         if word_case not in ("cased", "folded"):
             raise ValueError(f"a single tagger's word_case is cased or folded, got {word_case!r}")
@@ -111,8 +115,11 @@ class NERPredictor(Module):
         self.padding_idx, self.unk_idx, self.word_dropout = padding_idx, unk_idx, word_dropout
         self.embedding = TokenEmbedding(vocab_size, embedding_dim, padding_idx)
         self.char_encoder = CHARACTER_ENCODERS[chars].from_settings(self.config) if chars != "none" else None
+        self.casing = CASING_FEATURES[casing].from_settings(self.config) if casing != "none" else None
         self.input_dropout = nn.Dropout(dropout)
-        input_dim = embedding_dim + (self.char_encoder.output_size if self.char_encoder is not None else 0)
+        input_dim = embedding_dim + sum(
+            p.output_size for p in (self.char_encoder, self.casing) if p is not None
+        )
         self.model = ENCODERS[model].from_settings(input_dim, self.config)
         self.head = HEADS[head](self.model.output_size, labels)
         # Encoder and head are initialised together, once both exist: the order of random draws (and so
@@ -153,6 +160,11 @@ class NERPredictor(Module):
         return self.char_encoder is not None
 
     @property
+    def uses_casing(self) -> bool:
+        """Whether the model reads casing classes."""
+        return self.casing is not None
+
+    @property
     def takes_class_weights(self) -> bool:
         """Whether the loss can weight tags (the softmax head's can, the CRF's cannot)."""
         return self.head.takes_class_weights
@@ -166,8 +178,13 @@ class NERPredictor(Module):
             drop & (input_ids != self.padding_idx), torch.full_like(input_ids, self.unk_idx), input_ids
         )
 
-    def represent(self, input_ids: torch.Tensor, char_ids: torch.Tensor | None = None) -> torch.Tensor:
-        """(batch, length) token ids -> (batch, length, features) token vectors: word and characters."""
+    def represent(
+        self,
+        input_ids: torch.Tensor,
+        char_ids: torch.Tensor | None = None,
+        casing_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """(batch, length) token ids -> (batch, length, features) token vectors: word, characters, casing."""
         word_ids = self._drop_words(input_ids)
         if hasattr(self, "word_lookup"):
             word_ids = self.word_lookup[word_ids]
@@ -176,6 +193,10 @@ class NERPredictor(Module):
             if char_ids is None:
                 raise ValueError("this model reads character ids: build its collator with char_max_length")
             vectors = torch.cat([vectors, self.char_encoder(char_ids)], dim=-1)
+        if self.casing is not None:
+            if casing_ids is None:
+                raise ValueError("this model reads casing classes: build its collator with casing=True")
+            vectors = torch.cat([vectors, self.casing(casing_ids)], dim=-1)
         return self.input_dropout(vectors)
 
     def forward(
@@ -183,9 +204,10 @@ class NERPredictor(Module):
         input_ids: torch.Tensor,
         padding_mask: torch.Tensor | None = None,
         char_ids: torch.Tensor | None = None,
+        casing_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """(batch, length) token ids -> (batch, length, tags) scores."""
-        return self.head(self.model(self.represent(input_ids, char_ids), padding_mask))
+        return self.head(self.model(self.represent(input_ids, char_ids, casing_ids), padding_mask))
 
     def loss(
         self, scores: torch.Tensor, labels: torch.Tensor, class_weights: torch.Tensor | None = None

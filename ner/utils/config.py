@@ -57,7 +57,8 @@ class CollatorConfig(Section):
 
 class ModelConfig(Section):
     """The tagger's parts and their sizes (the keyword arguments of NERPredictor): `model` names the
-    encoder, `chars` the character encoder, `head` the output layer, loss and decoding."""
+    encoder, `chars` the character encoder, `casing` the casing features, `head` the output layer, loss
+    and decoding."""
 
     model: Literal["ffnn", "rnn", "lstm", "gru", "elman"] = "ffnn"
     embedding_dim: Positive = 300
@@ -69,10 +70,13 @@ class ModelConfig(Section):
     window: NonNegative = 0
     bidirectional: bool = False
     dropout: Fraction = 0.0
-    chars: Literal["none", "cnn"] = "none"
+    chars: Literal["none", "cnn", "bilstm"] = "none"
     char_filters: Positive = 50
     char_dim: Positive = 32
     char_kernel_size: Positive = 3
+    char_hidden: Positive = 25
+    casing: Literal["none", "embedding"] = "none"
+    casing_dim: Positive = 8
     word_dropout: Fraction = 0.0
     head: Literal["softmax", "crf"] = "softmax"
     members: Positive = 1

@@ -54,7 +54,8 @@ def _model_input(tokenizer: Tokenizer, model: nn.Module, tokens: list[str]) -> d
     """A one-sentence batch on the model's device, with character ids for models that read them."""
     device = next(model.parameters()).device
     char_max_length = CollatorConfig().char_max_length if getattr(model, "uses_chars", False) else None
-    batch = DataCollator(tokenizer, char_max_length=char_max_length)([{"text": tokens}])
+    casing = getattr(model, "uses_casing", False)
+    batch = DataCollator(tokenizer, char_max_length=char_max_length, casing=casing)([{"text": tokens}])
     return {k: v.to(device) for k, v in batch.items() if k != "labels"}
 
 
