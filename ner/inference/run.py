@@ -176,12 +176,8 @@ class Experiment:
         """Tags of each token list, by the run's best model (or epoch `epoch`'s), in `precision` and with
         document consistency over `documents` (each sentence's document number) as given or, by
         default, as the run's config says."""
-        collator = self.collator()
-        examples = [{collator.text_colname: tokens} for tokens in sentences]
-        precision = precision or self.config.predict.precision
-        ids = predict_ids(
-            examples, collator, self.model(epoch), batch_size, self.config.trainer.device, precision
-        )
+        collator, examples, device, precision = self.prediction_inputs(sentences, precision)
+        ids = predict_ids(examples, collator, self.model(epoch), batch_size, device, precision)
         return self.finish(sentences, ids, documents, document_consistency)
 
     def tag_with_chains(
@@ -194,13 +190,18 @@ class Experiment:
     ) -> tuple[list[list[str]], list[Chain]]:
         """Tags of each token list as `tag` gives them, and the tag chain of each sentence (for the
         probability of any span, and the k best tag sequences)."""
-        collator = self.collator()
-        examples = [{collator.text_colname: tokens} for tokens in sentences]
-        precision = precision or self.config.predict.precision
-        device = self.config.trainer.device
+        collator, examples, device, precision = self.prediction_inputs(sentences, precision)
         predicted = predict_chains(examples, collator, self.model(), batch_size, device, precision)
         ids = [tag_ids for tag_ids, _ in predicted]
         return self.finish(sentences, ids, documents, document_consistency), [c for _, c in predicted]
+
+    def prediction_inputs(
+        self, sentences: list[list[str]], precision: str | None
+    ) -> tuple[DataCollator, list[dict], str, str]:
+        """The collator, the examples, the device and the precision (by default the run's) to tag with."""
+        collator = self.collator()
+        examples = [{collator.text_colname: tokens} for tokens in sentences]
+        return collator, examples, self.config.trainer.device, precision or self.config.predict.precision
 
     def finish(
         self,
