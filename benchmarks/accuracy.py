@@ -3,7 +3,9 @@
     python -m benchmarks.accuracy [--presets seed-ffnn,bilstm-crf] [--peers crfsuite,spacy] [--corpora ...]
 
 "conll test micro" is as `ner evaluate` scores it, with the preset's prediction settings (document
-consistency for bilstm-crf); "sentences alone" tags each sentence on its own.
+consistency for bilstm-crf); "sentences alone" tags each sentence on its own. "to best" is the training
+time up to the end of the best epoch (the run's seconds times the share of its epochs run by then);
+"model MB" the size of the run's model.safetensors; "tok/s" prediction on the corpus's test tokens.
 Run folders are kept under artefacts/bench/<corpus>/<preset>/, each with its WikiNEuRal test
 submission CSV. Peers need the `bench` extra (pip install -e ".[bench]").
 """
@@ -33,7 +35,7 @@ from ner.workflows.training import train_model, train_tokenizer
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CORPORA = {"wikineural": DATA / "wikineural-en", "conll2003": DATA / "conll2003-en"}
-PRESETS = ("seed-ffnn", "seed-rnn", "window-ffnn", "bilstm-crf")
+PRESETS = ("seed-ffnn", "seed-rnn", "window-ffnn", "bilstm-crf", "glove-bilstm-crf", "minilm-crf")
 PEERS = {"crfsuite": CrfSuitePeer, "spacy": SpacyPeer}
 OUT = Path("artefacts/bench")
 
@@ -63,10 +65,13 @@ def run_preset(corpus_name: str, preset: str, test_tokens: list[list[str]]) -> d
     seconds = time.perf_counter() - start
     experiment = Experiment.open(run_dir)
     best = experiment.tracker.best()
+    epochs = len(experiment.tracker.read_metrics("val"))
     row = {
         "params": experiment.model().num_params(),
         "seconds": seconds,
-        "epochs": len(experiment.tracker.read_metrics("val")),
+        "to_best": seconds * (best["epoch"] + 1) / epochs,
+        "epochs": epochs,
+        "model_mb": (run_dir / "model.safetensors").stat().st_size / 1e6,
         "val_micro": best["val_metrics"]["entity_f1_micro"],
         "val_weighted": best["val_metrics"]["entity_f1"],
     }
@@ -81,9 +86,9 @@ def run_preset(corpus_name: str, preset: str, test_tokens: list[list[str]]) -> d
     else:
         spans = predict_test_spans(base / "dataset", experiment)
         (run_dir / "test_preds.csv").write_text(spans_csv(spans))
-        tagger = RunTagger(run_dir, experiment.config.predict.precision)
-        row["precision"] = tagger.used_precision(test_tokens)
-        row["tokens_per_s"] = tokens_per_second(tagger.predict, test_tokens)
+    tagger = RunTagger(run_dir, experiment.config.predict.precision)
+    row["precision"] = tagger.used_precision(test_tokens)
+    row["tokens_per_s"] = tokens_per_second(tagger.predict, test_tokens)
     return row
 
 
@@ -93,17 +98,23 @@ def run_peer(corpus_name: str, peer_name: str, test_tokens: list[list[str]], lab
     train, val = split(corpus, "train"), split(corpus, "val")
     peer = PEERS[peer_name]()
     epochs, seconds = timed(peer.fit, *train, val)
-    row = {"params": peer.num_params(), "seconds": seconds, "epochs": epochs}
+    row = {"params": peer.num_params(), "seconds": seconds, "epochs": epochs, "model_mb": peer.size_mb()}
     val_scores = score(val[1], peer.predict(val[0]), labels)
     row.update(val_micro=val_scores["micro"], val_weighted=val_scores["weighted"])
     if corpus_name == "conll2003":
         test = split(corpus, "test")
         row["test_micro"] = score(test[1], peer.predict(test[0]), labels)["micro"]
         row["test_micro_sentences"] = row["test_micro"]
-    else:
-        row["precision"] = "float32"
-        row["tokens_per_s"] = tokens_per_second(peer.predict, test_tokens)
+    row["precision"] = "float32"
+    row["tokens_per_s"] = tokens_per_second(peer.predict, test_tokens)
     return row
+
+
+def test_sentences(corpus_name: str) -> list[list[str]]:
+    """The tokens of a corpus's test split (WikiNEuRal's labels are withheld)."""
+    corpus = CORPORA[corpus_name]
+    name = "test.tokens" if (corpus / "test.tokens").exists() else "test.conll"
+    return [s.tokens for s in read_conll(corpus / name).sentences]
 
 
 def prepare(corpus_name: str) -> None:
@@ -120,14 +131,16 @@ def print_table(results: dict[str, dict[str, dict]]) -> None:
         "system",
         "params (wiki)",
         "train s (wiki/conll)",
+        "to best s (wiki/conll)",
         "epochs (wiki/conll)",
+        "model MB (wiki/conll)",
         "wiki val micro",
         "wiki val weighted",
         "conll val micro",
         "conll val weighted",
         "conll test micro",
         "conll test micro, sentences alone",
-        "wiki test tok/s",
+        "tok/s (wiki/conll test)",
         "precision",
     ]
     for column in columns:
@@ -137,21 +150,28 @@ def print_table(results: dict[str, dict[str, dict]]) -> None:
         value = results.get(corpus, {}).get(system, {}).get(key)
         return "-" if value is None else fmt.format(value)
 
+    def both(system, key, fmt):
+        return f"{get(system, 'wikineural', key, fmt)}/{get(system, 'conll2003', key, fmt)}"
+
     systems = list(dict.fromkeys(s for corpus in results.values() for s in corpus))
     for system in systems:
         table.add_row(
             system,
             get(system, "wikineural", "params", "{:,}"),
-            f"{get(system, 'wikineural', 'seconds', '{:.0f}')}/{get(system, 'conll2003', 'seconds', '{:.0f}')}",
-            f"{get(system, 'wikineural', 'epochs', '{}')}/{get(system, 'conll2003', 'epochs', '{}')}",
+            both(system, "seconds", "{:.0f}"),
+            both(system, "to_best", "{:.0f}"),
+            both(system, "epochs", "{}"),
+            both(system, "model_mb", "{:.1f}"),
             get(system, "wikineural", "val_micro"),
             get(system, "wikineural", "val_weighted"),
             get(system, "conll2003", "val_micro"),
             get(system, "conll2003", "val_weighted"),
             get(system, "conll2003", "test_micro"),
             get(system, "conll2003", "test_micro_sentences"),
-            get(system, "wikineural", "tokens_per_s", "{:,.0f}"),
-            get(system, "wikineural", "precision", "{}"),
+            both(system, "tokens_per_s", "{:,.0f}"),
+            get(system, "wikineural", "precision", "{}")
+            if "wikineural" in results
+            else get(system, "conll2003", "precision", "{}"),
         )
     console.print(table)
 
@@ -164,9 +184,9 @@ def main() -> None:
     parser.add_argument("--peers", default=",".join(PEERS))
     parser.add_argument("--corpora", default=",".join(CORPORA))
     args = parser.parse_args()
-    test_tokens = [s.tokens for s in read_conll(CORPORA["wikineural"] / "test.tokens").sentences]
     results: dict[str, dict[str, dict]] = {}
     for corpus_name in [c for c in args.corpora.split(",") if c]:
+        test_tokens = test_sentences(corpus_name)
         prepare(corpus_name)
         labels = label_set(load_dataset(OUT / corpus_name / "dataset"))
         results[corpus_name] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 import time
 
@@ -54,6 +55,10 @@ class CrfSuitePeer:
     def num_params(self) -> int:
         return len(self.model.state_features_) + len(self.model.transition_features_)
 
+    def size_mb(self) -> float:
+        """The trained model's size as saved (pickled, CRFsuite's binary model inside)."""
+        return len(pickle.dumps(self.model)) / 1e6
+
 
 class SpacyPeer:
     """spaCy's NER (transition-based, hash-embedding CNN) on a blank English pipeline, from scratch,
@@ -102,6 +107,10 @@ class SpacyPeer:
         return [
             [f"{t.ent_iob_}-{t.ent_type_}" if t.ent_iob_ in ("B", "I") else "O" for t in doc] for doc in docs
         ]
+
+    def size_mb(self) -> float:
+        """The trained pipeline's size as saved (`nlp.to_bytes`)."""
+        return len(self.nlp.to_bytes()) / 1e6
 
     def num_params(self) -> int:
         ner = self.nlp.get_pipe("ner")

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from ner.data_processing.constants import DEFAULT_LABELS
-from ner.nn.heads.crf import CRF, bio_transition_mask
+from ner.nn.heads.crf import CRF
+from ner.nn.heads.tag_schemes import BIO
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
@@ -73,11 +74,12 @@ def test_decoding_never_breaks_bio(crf):
 
 
 def test_transition_mask_of_the_default_labels():
-    allowed, start = bio_transition_mask(DEFAULT_LABELS)
+    allowed, start, end = BIO(DEFAULT_LABELS).transition_masks()
     index = {t: i for i, t in enumerate(DEFAULT_LABELS)}
     assert allowed[index["B-PER"], index["I-PER"]] and allowed[index["I-PER"], index["I-PER"]]
     assert not allowed[index["O"], index["I-PER"]] and not allowed[index["B-LOC"], index["I-PER"]]
     assert allowed[index["I-PER"], index["B-PER"]] and not start[index["I-ORG"]] and start[index["B-ORG"]]
+    assert end.all()
 
 
 def test_loss_is_differentiable(crf):

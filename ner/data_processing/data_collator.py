@@ -8,6 +8,7 @@ import torch
 from ner.data_processing.casing import PAD, casing_class
 from ner.data_processing.constants import LABEL_IGNORE_IDX, NER_ENCODING_MAP, PAD_NER_TAG
 from ner.data_processing.tokenizer import Tokenizer
+from ner.data_processing.word_pieces import WordPieces
 
 
 class DataCollator:
@@ -26,6 +27,7 @@ class DataCollator:
         label2id: dict[str, int] | None = None,
         char_max_length: int | None = None,
         casing: bool = False,
+        word_pieces: str | None = None,
     ):
         if padding not in ("longest", "max_length", True):
             raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
@@ -44,6 +46,7 @@ class DataCollator:
         self.label2id = label2id
         self.char_max_length = char_max_length
         self.casing = casing
+        self.word_pieces = WordPieces(word_pieces) if word_pieces else None
 
     def _get_max_length(self, data_instances: list[dict]) -> int:
         """Length every sequence of the batch is padded or truncated to."""
@@ -81,8 +84,21 @@ class DataCollator:
         ids = torch.from_numpy(np.where(flat == 0xFF, 0, flat.astype(np.int64) + 1))
         return ids.reshape(len(rows), length, width)
 
+    def _word_slots(self, data_instances: list[dict], length: int) -> list[list[int]]:
+        """Flat (batch, length) grid position of each word of each example, -1 if truncated away."""
+        slots = []
+        for row, instance in enumerate(data_instances):
+            words = len(instance[self.text_colname])
+            position = [-1] * words
+            for slot, word in enumerate(self._fit(list(range(words)), length, -1)):
+                if word >= 0:
+                    position[word] = row * length + slot
+            slots.append(position)
+        return slots
+
     def __call__(self, data_instances: list[dict]) -> dict[str, torch.Tensor]:
-        """Batch of `input_ids`, `padding_mask` and, for labelled examples, `labels` (-100 at padding)."""
+        """Batch of `input_ids`, `padding_mask` and, for labelled examples, `labels` (-100 at padding);
+        `char_ids`, `casing_ids` and `piece_ids`/`piece_word` for models that read them."""
         length = self._get_max_length(data_instances)
         batch_size = len(data_instances)
         input_ids = torch.empty((batch_size, length), dtype=torch.long)
@@ -111,4 +127,7 @@ class DataCollator:
             batch["casing_ids"] = torch.tensor(
                 [self._fit(row, length, PAD) for row in rows], dtype=torch.long
             )
+        if self.word_pieces is not None:
+            sentences = [list(instance[self.text_colname]) for instance in data_instances]
+            batch |= self.word_pieces.segments(sentences, self._word_slots(data_instances, length))
         return batch

@@ -10,6 +10,7 @@ from pathlib import Path
 from ner.data_processing.text import TextSplitter, Token
 from ner.inference.run import Experiment
 from ner.nn.heads.chain import Chain
+from ner.nn.heads.tag_schemes import TAG_SCHEMES
 from ner.utils.spans import tag_spans
 
 TextInput = str | list[str]
@@ -87,7 +88,7 @@ class Pipeline:
     def __init__(self, experiment: Experiment, splitter: TextSplitter | None = None):
         self.experiment = experiment
         self.splitter = splitter or TextSplitter()
-        self.label2id = {label: i for i, label in enumerate(experiment.config.labels)}
+        self.scheme = TAG_SCHEMES[experiment.config.model.tag_scheme](experiment.config.labels)
 
     @classmethod
     def load(cls, run_dir: str | Path) -> Pipeline:
@@ -136,13 +137,12 @@ class Pipeline:
         """The entities of one tagged sentence, with their span probabilities."""
         found = []
         for label, first, last in tag_spans(tags):
-            begin, inside = self.label2id[f"B-{label}"], self.label2id.get(f"I-{label}", -1)
             start, end = sentence[first].start, sentence[last].end
-            score = chain.span_probability(first, last, begin, inside)
+            score = chain.span_probability(first, *self.scheme.span_tags(label, last - first + 1))
             found.append(Entity(text[start:end], label, start, end, round(score, 6)))
         return found
 
     def best_paths(self, chain: Chain, k: int) -> list[tuple[list[str], float]]:
         """The k most probable tag sequences of a sentence, as tags, with their probabilities."""
-        labels = self.experiment.config.labels
-        return [([labels[i] for i in path], round(p, 6)) for path, p in chain.best_paths(k)]
+        labels, to_bio = self.experiment.config.labels, self.scheme.to_bio.tolist()
+        return [([labels[to_bio[i]] for i in path], round(p, 6)) for path, p in chain.best_paths(k)]

@@ -42,6 +42,7 @@ def build_collator(config: TrainConfig, tokenizer: Tokenizer, for_prediction: bo
     if config.model.chars == "none":
         settings["char_max_length"] = None
     settings["casing"] = config.model.casing != "none"
+    settings["word_pieces"] = config.model.transformer if config.model.transformer != "none" else None
     if for_prediction:
         settings.update(padding="longest", max_length=None)
     return DataCollator(

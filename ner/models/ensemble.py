@@ -65,6 +65,16 @@ class Ensemble(Module):
         return self.members[0].uses_casing
 
     @property
+    def tag_scheme(self) -> object:
+        """The tag scheme of the members' scores and chain."""
+        return self.members[0].tag_scheme
+
+    @property
+    def uses_word_pieces(self) -> str | None:
+        """The transformer whose WordPieces the members read, if any."""
+        return self.members[0].uses_word_pieces
+
+    @property
     def takes_class_weights(self) -> bool:
         """Whether the members' loss can weight tags."""
         return self.members[0].takes_class_weights
@@ -75,9 +85,12 @@ class Ensemble(Module):
         padding_mask: torch.Tensor | None = None,
         char_ids: torch.Tensor | None = None,
         casing_ids: torch.Tensor | None = None,
+        piece_ids: torch.Tensor | None = None,
+        piece_word: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """(batch, length) token ids -> (members, batch, length, tags) scores."""
-        return torch.stack([member(input_ids, padding_mask, char_ids, casing_ids) for member in self.members])
+        inputs = (input_ids, padding_mask, char_ids, casing_ids, piece_ids, piece_word)
+        return torch.stack([member(*inputs) for member in self.members])
 
     def loss(
         self, scores: torch.Tensor, labels: torch.Tensor, class_weights: torch.Tensor | None = None

@@ -7,13 +7,14 @@ import inspect
 import torch
 from torch import nn
 
+MODEL_INPUTS = ("padding_mask", "char_ids", "casing_ids", "piece_ids", "piece_word")
+
 
 def forward_model(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Logits of a batch, passing the padding mask, character ids and casing classes to models that take them."""
+    """Logits of a batch, passing the padding mask, character ids, casing classes and WordPieces to
+    models that take them."""
     accepted = inspect.signature(model.forward).parameters
-    extras = {
-        k: v for k, v in batch.items() if k in ("padding_mask", "char_ids", "casing_ids") and k in accepted
-    }
+    extras = {k: v for k, v in batch.items() if k in MODEL_INPUTS and k in accepted}
     return model(batch["input_ids"], **extras)
 
 

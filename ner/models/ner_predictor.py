@@ -9,9 +9,10 @@ import torch
 from torch import nn
 
 from ner.data_processing.constants import DEFAULT_LABELS
-from ner.nn.embeddings import CASING_FEATURES, CHARACTER_ENCODERS
+from ner.nn.embeddings import CASING_FEATURES, CHARACTER_ENCODERS, TRANSFORMERS
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.nn.heads import HEADS
+from ner.nn.heads.tag_schemes import TAG_SCHEMES
 from ner.nn.models import ENCODERS
 from ner.nn.module import Module
 from ner.utils.config import upgrade_model_settings
@@ -84,9 +85,12 @@ class NERPredictor(Module):
         char_hidden: int = 25,
         casing: str = "none",
         casing_dim: int = 8,
+        transformer: str = "none",
+        transformer_pooling: str = "first",
         word_dropout: float = 0.0,
         unk_idx: int = 1,
         head: str = "softmax",
+        tag_scheme: str = "bio",
         labels: list[str] | None = None,
         members: int = 1,
         word_case: str = "cased",
@@ -99,7 +103,9 @@ class NERPredictor(Module):
         check_choice("model", model, ENCODERS)
         check_choice("chars", chars, ["none", *CHARACTER_ENCODERS])
         check_choice("casing", casing, ["none", *CASING_FEATURES])
+        check_choice("transformer", transformer, ["none", *TRANSFORMERS])
         check_choice("head", head, HEADS)
+        check_choice("tag_scheme", tag_scheme, TAG_SCHEMES)
         if word_case not in ("cased", "folded"):
             raise ValueError(f"a single tagger's word_case is cased or folded, got {word_case!r}")
         if not 0.0 <= rare_word_frac < 1.0 or (rare_word_frac > 0.0 and word_case == "cased"):
@@ -116,12 +122,15 @@ class NERPredictor(Module):
         self.embedding = TokenEmbedding(vocab_size, embedding_dim, padding_idx)
         self.char_encoder = CHARACTER_ENCODERS[chars].from_settings(self.config) if chars != "none" else None
         self.casing = CASING_FEATURES[casing].from_settings(self.config) if casing != "none" else None
+        self.transformer = (
+            TRANSFORMERS[transformer].from_settings(self.config) if transformer != "none" else None
+        )
         self.input_dropout = nn.Dropout(dropout)
         input_dim = embedding_dim + sum(
-            p.output_size for p in (self.char_encoder, self.casing) if p is not None
+            p.output_size for p in (self.char_encoder, self.casing, self.transformer) if p is not None
         )
         self.model = ENCODERS[model].from_settings(input_dim, self.config)
-        self.head = HEADS[head](self.model.output_size, labels)
+        self.head = HEADS[head](self.model.output_size, labels, tag_scheme)
         # Encoder and head are initialised together, once both exist: the order of random draws (and so
         # a seed's weights) is that of the notebook's networks, whose output layer was their own.
         for part in (self.model, self.head):
@@ -165,6 +174,11 @@ class NERPredictor(Module):
         return self.casing is not None
 
     @property
+    def uses_word_pieces(self) -> str | None:
+        """The transformer whose WordPieces the model reads, if any."""
+        return self.config["transformer"] if self.transformer is not None else None
+
+    @property
     def takes_class_weights(self) -> bool:
         """Whether the loss can weight tags (the softmax head's can, the CRF's cannot)."""
         return self.head.takes_class_weights
@@ -183,8 +197,11 @@ class NERPredictor(Module):
         input_ids: torch.Tensor,
         char_ids: torch.Tensor | None = None,
         casing_ids: torch.Tensor | None = None,
+        piece_ids: torch.Tensor | None = None,
+        piece_word: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """(batch, length) token ids -> (batch, length, features) token vectors: word, characters, casing."""
+        """(batch, length) token ids -> (batch, length, features) token vectors: word, characters,
+        casing, transformer."""
         word_ids = self._drop_words(input_ids)
         if hasattr(self, "word_lookup"):
             word_ids = self.word_lookup[word_ids]
@@ -197,6 +214,11 @@ class NERPredictor(Module):
             if casing_ids is None:
                 raise ValueError("this model reads casing classes: build its collator with casing=True")
             vectors = torch.cat([vectors, self.casing(casing_ids)], dim=-1)
+        if self.transformer is not None:
+            if piece_ids is None or piece_word is None:
+                raise ValueError("this model reads WordPieces: build its collator with word_pieces")
+            words = self.transformer(piece_ids, piece_word, tuple(input_ids.shape))
+            vectors = torch.cat([vectors, words.to(vectors.dtype)], dim=-1)
         return self.input_dropout(vectors)
 
     def forward(
@@ -205,9 +227,12 @@ class NERPredictor(Module):
         padding_mask: torch.Tensor | None = None,
         char_ids: torch.Tensor | None = None,
         casing_ids: torch.Tensor | None = None,
+        piece_ids: torch.Tensor | None = None,
+        piece_word: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """(batch, length) token ids -> (batch, length, tags) scores."""
-        return self.head(self.model(self.represent(input_ids, char_ids, casing_ids), padding_mask))
+        vectors = self.represent(input_ids, char_ids, casing_ids, piece_ids, piece_word)
+        return self.head(self.model(vectors, padding_mask))
 
     def loss(
         self, scores: torch.Tensor, labels: torch.Tensor, class_weights: torch.Tensor | None = None
@@ -223,6 +248,11 @@ class NERPredictor(Module):
     def potentials(self, scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Emissions, transitions, start and end of the tag chain the head reads its scores as."""
         return self.head.potentials(scores)
+
+    @property
+    def tag_scheme(self) -> object:
+        """The tag scheme of the head's scores and chain (see `tag_schemes`)."""
+        return self.head.scheme
 
     upgrade_config = staticmethod(upgrade_model_settings)
     upgrade_state_dict = staticmethod(upgrade_weight_names)

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ner.utils.errors import ConfigError, DataFormatError
 
 PRECISIONS = ("float32", "bfloat16")
-ENCODER_NAMES = ("ffnn", "rnn", "lstm", "gru", "elman")
 PACKED_RECURRENT = ("lstm", "gru", "elman")
 
 NonNegative = Annotated[int, Field(ge=0)]
@@ -57,10 +56,12 @@ class CollatorConfig(Section):
 
 class ModelConfig(Section):
     """The tagger's parts and their sizes (the keyword arguments of NERPredictor): `model` names the
-    encoder, `chars` the character encoder, `casing` the casing features, `head` the output layer, loss
-    and decoding."""
+    encoder (`none`: the head reads the token vectors), `chars` the character encoder, `casing` the casing
+    features, `transformer` a packaged pretrained transformer (its WordPieces pooled per word by
+    `transformer_pooling`; needs the `transformer` extra), `head` the output layer, loss
+    and decoding, `tag_scheme` the tags the head trains and decodes in (data and predictions stay BIO)."""
 
-    model: Literal["ffnn", "rnn", "lstm", "gru", "elman"] = "ffnn"
+    model: Literal["ffnn", "rnn", "lstm", "gru", "elman", "none"] = "ffnn"
     embedding_dim: Positive = 300
     hidden_dim: Positive = 512
     num_layers: Positive = 1
@@ -77,8 +78,11 @@ class ModelConfig(Section):
     char_hidden: Positive = 25
     casing: Literal["none", "embedding"] = "none"
     casing_dim: Positive = 8
+    transformer: Literal["none", "minilm"] = "none"
+    transformer_pooling: Literal["first", "mean"] = "first"
     word_dropout: Fraction = 0.0
     head: Literal["softmax", "crf"] = "softmax"
+    tag_scheme: Literal["bio", "bioes"] = "bio"
     members: Positive = 1
     word_case: Literal["cased", "folded", "mixed"] = "cased"
     rare_word_frac: Fraction = 0.0
@@ -124,6 +128,11 @@ class ModelConfig(Section):
                     "fused=false (the step-by-step loop) exists only for the notebook RNN (model rnn)",
                 ),
                 (
+                    ("model.transformer_pooling", "model.transformer"),
+                    self.transformer_pooling != "first" and self.transformer == "none",
+                    "pooling WordPieces applies only to a transformer part",
+                ),
+                (
                     ("model.window", "model.model"),
                     self.window > 0 and self.model != "ffnn",
                     "a context window applies to the FFNN; recurrent models read the whole sentence",
@@ -139,13 +148,14 @@ class ModelConfig(Section):
 
 
 class OptimizerConfig(Section):
-    """AdamW settings."""
+    """AdamW settings; a transformer part's weights learn at `transformer_lr`, the rest at `lr`."""
 
     name: Literal["adamw"] = "adamw"
     lr: Annotated[float, Field(ge=0.0)] = 1e-3
     betas: Annotated[tuple[float, float], Field(strict=False)] = (0.9, 0.999)
     weight_decay: Annotated[float, Field(ge=0.0)] = 0.01
     lr_schedule: Literal["constant", "linear"] = "constant"
+    transformer_lr: Annotated[float, Field(ge=0.0)] = 5e-5
 
 
 class TrainerConfig(Section):
@@ -234,7 +244,12 @@ class TrainConfig(Section):
                     self.trainer.use_class_weights and self.model.head == "crf",
                     "the CRF's loss scores whole tag sequences and takes no class weights; "
                     "set use_class_weights false",
-                )
+                ),
+                (
+                    ("trainer.use_class_weights", "model.tag_scheme"),
+                    self.trainer.use_class_weights and self.model.tag_scheme != "bio",
+                    "class weights are counted per BIO tag; set use_class_weights false",
+                ),
             ]
         )
         return self

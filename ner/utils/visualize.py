@@ -51,11 +51,14 @@ def _tokens(text: str | list[str]) -> list[str]:
 
 
 def _model_input(tokenizer: Tokenizer, model: nn.Module, tokens: list[str]) -> dict[str, torch.Tensor]:
-    """A one-sentence batch on the model's device, with character ids for models that read them."""
+    """A one-sentence batch on the model's device, with the character ids, casing classes and
+    WordPieces of models that read them."""
     device = next(model.parameters()).device
     char_max_length = CollatorConfig().char_max_length if getattr(model, "uses_chars", False) else None
     casing = getattr(model, "uses_casing", False)
-    batch = DataCollator(tokenizer, char_max_length=char_max_length, casing=casing)([{"text": tokens}])
+    pieces = getattr(model, "uses_word_pieces", None)
+    collator = DataCollator(tokenizer, char_max_length=char_max_length, casing=casing, word_pieces=pieces)
+    batch = collator([{"text": tokens}])
     return {k: v.to(device) for k, v in batch.items() if k != "labels"}
 
 

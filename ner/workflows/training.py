@@ -14,6 +14,7 @@ from ner.data_processing.tokenizer import Tokenizer
 from ner.data_processing.vectors import WordVectors, load_word_vectors
 from ner.inference.run import build_collator, build_model, read_config, read_weights
 from ner.nn.embeddings.embedding import TokenEmbedding
+from ner.nn.embeddings.transformer import TransformerEmbedding
 from ner.trainers.trainer import Trainer
 from ner.utils.config import TokenizerConfig, TrainConfig
 from ner.utils.console import log
@@ -67,6 +68,19 @@ def start_from_vectors(model: nn.Module, tokenizer: Tokenizer, vectors: WordVect
         if isinstance(module, TokenEmbedding):
             module.initialise(ids, initial)
     log.print(f"word embedding: {len(ids):,} of {tokenizer.vocab_size:,} words start from {vectors.source}")
+
+
+def parameter_groups(model: nn.Module, transformer_lr: float) -> list[dict]:
+    """The model's weights as optimizer groups: a pretrained transformer's learn at `transformer_lr`."""
+    pretrained = {
+        id(p) for m in model.modules() if isinstance(m, TransformerEmbedding) for p in m.parameters()
+    }
+    groups = [{"params": [p for p in model.parameters() if id(p) not in pretrained]}]
+    if pretrained:
+        groups.append(
+            {"params": [p for p in model.parameters() if id(p) in pretrained], "lr": transformer_lr}
+        )
+    return groups
 
 
 def clear_run(tracker: ExperimentTracker) -> None:
@@ -130,8 +144,8 @@ def train_model(
     if vectors is not None:
         start_from_vectors(model, tokenizer, vectors)
     last_epoch = prepare_run(config, tracker, tokenizer, resume, overwrite)
-    settings = config.optimizer.model_dump(exclude={"name", "lr_schedule"})
-    optimizer = AdamW(model.parameters(), **settings)
+    settings = config.optimizer.model_dump(exclude={"name", "lr_schedule", "transformer_lr"})
+    optimizer = AdamW(parameter_groups(model, config.optimizer.transformer_lr), **settings)
     trainer = Trainer(
         model=model,
         optimizer=optimizer,

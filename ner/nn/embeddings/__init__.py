@@ -1,9 +1,11 @@
 """Token representations: the word embedding, and the parts chosen by `model.chars` (character
-encoders) and `model.casing` (casing features)."""
+encoders), `model.casing` (casing features) and `model.transformer` (a packaged pretrained transformer,
+imported only when used: it needs the `transformer` extra)."""
 
 from ner.nn.embeddings.casing import CasingEmbedding
 from ner.nn.embeddings.char_bilstm import CharBiLSTM
 from ner.nn.embeddings.char_cnn import CharCNN
+from ner.nn.embeddings.transformer import TransformerEmbedding
 
 CHARACTER_ENCODERS = {
     "cnn": CharCNN,
@@ -11,4 +13,7 @@ CHARACTER_ENCODERS = {
 }
 CASING_FEATURES = {
     "embedding": CasingEmbedding,
+}
+TRANSFORMERS = {
+    "minilm": TransformerEmbedding,
 }

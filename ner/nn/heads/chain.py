@@ -3,6 +3,7 @@ best path: forward-backward log-marginals, the probability of one entity span, a
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,19 +25,19 @@ class Chain:
     beta: np.ndarray
     log_z: float
 
-    def span_probability(self, first: int, last: int, begin_tag: int, inside_tag: int) -> float:
-        """Probability that tokens first..last (inclusive) are exactly one entity: begin_tag at `first`,
-        inside_tag after it up to `last`, and no inside_tag right after `last`."""
-        score = self.alpha[first, begin_tag]
-        tag = begin_tag
-        for t in range(first + 1, last + 1):
-            score += self.transitions[tag, inside_tag] + self.emissions[t, inside_tag]
-            tag = inside_tag
-        if last + 1 == len(self.emissions):
-            score += self.end[tag]
+    def span_probability(self, first: int, tags: list[int], barred_next: int | None = None) -> float:
+        """Probability that the tokens from `first` on carry exactly `tags` and that the token after
+        them, if any, is not `barred_next` (for BIO: B-X, I-X ... and no I-X after, one entity)."""
+        score = self.alpha[first, tags[0]]
+        for t, (previous, tag) in enumerate(itertools.pairwise(tags), start=first + 1):
+            score += self.transitions[previous, tag] + self.emissions[t, tag]
+        after = first + len(tags)
+        if after == len(self.emissions):
+            score += self.end[tags[-1]]
         else:
-            following = self.transitions[tag] + self.emissions[last + 1] + self.beta[last + 1]
-            following[inside_tag] = -np.inf
+            following = self.transitions[tags[-1]] + self.emissions[after] + self.beta[after]
+            if barred_next is not None:
+                following[barred_next] = -np.inf
             score += np.logaddexp.reduce(following)
         return float(np.exp(min(score - self.log_z, 0.0)))
 

@@ -1,5 +1,5 @@
-"""Linear-chain CRF with BIO transition constraints (vectorised forward algorithm and Viterbi), and the
-head that projects hidden states to its emission scores."""
+"""Linear-chain CRF with its tag scheme's transition constraints (vectorised forward algorithm and
+Viterbi), and the head that projects hidden states to its emission scores."""
 
 from __future__ import annotations
 
@@ -7,22 +7,11 @@ import torch
 from torch import nn
 
 from ner.data_processing.constants import LABEL_IGNORE_IDX
+from ner.nn.heads.head import Head
+from ner.nn.heads.tag_schemes import TAG_SCHEMES
 from ner.nn.module import Module
-from ner.utils.spans import orphan_inside
 
 FORBIDDEN = -1e4
-
-
-def bio_transition_mask(labels: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Allowed (from, to) transitions and allowed first tags: I-X only after B-X or I-X."""
-    size = len(labels)
-    allowed = torch.ones(size, size, dtype=torch.bool)
-    start = torch.ones(size, dtype=torch.bool)
-    for j, to in enumerate(labels):
-        start[j] = not orphan_inside("O", to)
-        for i, source in enumerate(labels):
-            allowed[i, j] = not orphan_inside(source, to)
-    return allowed, start
 
 
 def begin_tags(labels: list[str]) -> torch.Tensor:
@@ -39,25 +28,28 @@ def left_align(mask: torch.Tensor) -> torch.Tensor:
 
 
 class CRF(Module):
-    """Scores tag sequences as emissions plus learned transitions; impossible BIO moves are forbidden."""
+    """Scores tag sequences as emissions plus learned transitions over the tags of `tag_scheme` (for the
+    BIO `labels`); moves the scheme forbids are forbidden."""
 
-    def __init__(self, labels: list[str]):
+    def __init__(self, labels: list[str], tag_scheme: str = "bio"):
         super().__init__()
         self.record_config(locals())
-        size = len(labels)
+        scheme = TAG_SCHEMES[tag_scheme](list(labels))
+        size = len(scheme.labels)
         self.transitions = nn.Parameter(torch.zeros(size, size))
         self.start_transitions = nn.Parameter(torch.zeros(size))
         self.end_transitions = nn.Parameter(torch.zeros(size))
-        allowed, start = bio_transition_mask(list(labels))
+        allowed, start, end = scheme.transition_masks()
         self.register_buffer("transition_penalty", (~allowed).float() * FORBIDDEN, persistent=False)
         self.register_buffer("start_penalty", (~start).float() * FORBIDDEN, persistent=False)
-        self.register_buffer("begin_of", begin_tags(list(labels)), persistent=False)
+        self.register_buffer("end_penalty", (~end).float() * FORBIDDEN, persistent=False)
+        self.register_buffer("begin_of", begin_tags(scheme.labels), persistent=False)
 
     @classmethod
     def average(cls, crfs: list[CRF]) -> CRF:
         """A CRF whose scores are the mean of `crfs`': with mean emissions, Viterbi then finds the path
         of highest mean score over the members."""
-        averaged = cls(crfs[0].config["labels"]).to(crfs[0].transitions.device)
+        averaged = cls(**crfs[0].config).to(crfs[0].transitions.device)
         with torch.no_grad():
             for name in ("transitions", "start_transitions", "end_transitions"):
                 getattr(averaged, name).copy_(torch.stack([getattr(c, name) for c in crfs]).mean(dim=0))
@@ -68,7 +60,7 @@ class CRF(Module):
         return (
             self.transitions + self.transition_penalty,
             self.start_transitions + self.start_penalty,
-            self.end_transitions,
+            self.end_transitions + self.end_penalty,
         )
 
     @staticmethod
@@ -145,20 +137,12 @@ class CRF(Module):
         return torch.where(mask, result, torch.zeros_like(result))
 
 
-class CRFHead(Module):
+class CRFHead(Head):
     """A linear projection to emission scores under a CRF: sentence-level loss, Viterbi decoding."""
 
-    takes_class_weights = False
-
-    def __init__(self, input_dim: int, labels: list[str]):
-        super().__init__()
-        self.record_config(locals())
-        self.projection = nn.Linear(input_dim, len(labels))
-        self.crf = CRF(labels)
-
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        """(batch, length, input_dim) hidden states -> (batch, length, tags) emission scores."""
-        return self.projection(hidden)
+    def __init__(self, input_dim: int, labels: list[str], tag_scheme: str = "bio"):
+        super().__init__(input_dim, labels, tag_scheme)
+        self.crf = CRF(labels, tag_scheme)
 
     def loss(
         self, scores: torch.Tensor, labels: torch.Tensor, class_weights: torch.Tensor | None = None
@@ -167,12 +151,12 @@ class CRFHead(Module):
         if class_weights is not None:
             raise ValueError("the CRF head scores whole tag sequences and takes no class weights")
         mask = labels != LABEL_IGNORE_IDX
-        return self.crf.nll(scores, labels, mask) / mask.sum().clamp(min=1)
+        return self.crf.nll(scores, self.scheme.encode(labels), mask) / mask.sum().clamp(min=1)
 
     @torch.no_grad()
     def decode(self, scores: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
-        """The most likely tag sequence of each sentence (Viterbi)."""
-        return self.crf.viterbi(scores, padding_mask == 0)
+        """The most likely tag sequence of each sentence (Viterbi), as BIO ids."""
+        return self.to_bio[self.crf.viterbi(scores, padding_mask == 0)]
 
     @staticmethod
     @torch.no_grad()
@@ -180,9 +164,9 @@ class CRFHead(Module):
         heads: list[CRFHead], scores: torch.Tensor, padding_mask: torch.Tensor
     ) -> torch.Tensor:
         """Viterbi over the members' mean emissions under their mean CRF, from (members, batch, length,
-        tags) scores: the path of highest mean score."""
+        tags) scores: the path of highest mean score, as BIO ids."""
         crf = CRF.average([head.crf for head in heads])
-        return crf.viterbi(scores.mean(dim=0), padding_mask == 0)
+        return heads[0].to_bio[crf.viterbi(scores.mean(dim=0), padding_mask == 0)]
 
     def potentials(self, scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The tag chain: emission scores, and the CRF's constrained transition, start and end scores."""

@@ -4,50 +4,43 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ner.data_processing.constants import LABEL_IGNORE_IDX
-from ner.nn.module import Module
+from ner.nn.heads.head import Head
 
 
-class SoftmaxHead(Module):
-    """Scores each token's tags independently; class weights scale each gold tag's loss."""
+class SoftmaxHead(Head):
+    """Scores each token's tags independently; class weights (BIO only) scale each gold tag's loss."""
 
     takes_class_weights = True
-
-    def __init__(self, input_dim: int, labels: list[str]):
-        super().__init__()
-        self.record_config(locals())
-        self.projection = nn.Linear(input_dim, len(labels))
-
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        """(batch, length, input_dim) hidden states -> (batch, length, tags) scores."""
-        return self.projection(hidden)
 
     def loss(
         self, scores: torch.Tensor, labels: torch.Tensor, class_weights: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Mean cross-entropy over labelled tokens (weighted by `class_weights` when given)."""
+        if class_weights is not None and self.scheme.name != "bio":
+            raise ValueError("class weights are per BIO tag; this head trains in another tag scheme")
         weight = None if class_weights is None else class_weights.to(scores.device, torch.float)
         return F.cross_entropy(
             scores.reshape(-1, scores.shape[-1]),
-            labels.reshape(-1),
+            self.scheme.encode(labels).reshape(-1),
             weight=weight,
             ignore_index=LABEL_IGNORE_IDX,
         )
 
     @torch.no_grad()
     def decode(self, scores: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
-        """The arg-max tag of each token."""
-        return scores.argmax(dim=-1)
+        """The arg-max tag of each token, as a BIO id."""
+        return self.to_bio[scores.argmax(dim=-1)]
 
     @staticmethod
     @torch.no_grad()
     def decode_ensemble(
         heads: list[SoftmaxHead], scores: torch.Tensor, padding_mask: torch.Tensor
     ) -> torch.Tensor:
-        """The arg-max of the members' mean log-probabilities, from (members, batch, length, tags) scores."""
-        return scores.log_softmax(dim=-1).mean(dim=0).argmax(dim=-1)
+        """The arg-max of the members' mean log-probabilities, from (members, batch, length, tags) scores,
+        as BIO ids."""
+        return heads[0].to_bio[scores.log_softmax(dim=-1).mean(dim=0).argmax(dim=-1)]
 
     def potentials(self, scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The tag chain the scores define: each token's log-probabilities, no transition scores."""

@@ -1,0 +1,26 @@
+"""What every head shares: a projection to the scores of its tag scheme's tags, read back as BIO ids."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ner.nn.heads.tag_schemes import TAG_SCHEMES
+from ner.nn.module import Module
+
+
+class Head(Module):
+    """Projects hidden states to one score per tag of `tag_scheme`, for the BIO `labels` of the data."""
+
+    takes_class_weights = False
+
+    def __init__(self, input_dim: int, labels: list[str], tag_scheme: str = "bio"):
+        super().__init__()
+        self.record_config(locals())
+        self.scheme = TAG_SCHEMES[tag_scheme](list(labels))
+        self.projection = nn.Linear(input_dim, len(self.scheme.labels))
+        self.register_buffer("to_bio", self.scheme.to_bio, persistent=False)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(batch, length, input_dim) hidden states -> (batch, length, scheme tags) scores."""
+        return self.projection(hidden)
