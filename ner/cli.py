@@ -308,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epoch", type=int)
     p.add_argument(
         "--module",
-        help="submodule whose activations to plot (default: the output layer, of the first member of an ensemble)",
+        help="submodule whose activations to plot (default: the output layer, head.projection)",
     )
     p.add_argument("--activations", help="PNG file for the activation heatmap")
     p.set_defaults(func=cmd_inspect)

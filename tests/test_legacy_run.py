@@ -1,5 +1,7 @@
 """A run folder trained with an earlier version still loads and tags exactly as it did then."""
 
+import json
+import shutil
 from pathlib import Path
 
 from ner.cli import main
@@ -49,3 +51,29 @@ def test_the_run_opens_into_an_object_that_tags_token_lists():
     experiment = Experiment.open(RUN)
     assert experiment.tag(sentences, batch_size=2) == [[tag for _, tag in row] for row in rows]
     assert experiment.model() is experiment.model()  # read from disk once
+
+
+def test_a_run_that_used_a_removed_device_is_refused_with_its_file_and_key(tmp_path, capsys):
+    run = tmp_path / "ensemble_run"
+    shutil.copytree(RUN, run)
+    config = json.loads((run / "config.json").read_text())
+    config["model"].update(members=2, word_case="mixed")
+    (run / "config.json").write_text(json.dumps(config))
+    output = tmp_path / "tags.conll"
+    status = main(
+        [
+            "predict",
+            "--experiment",
+            str(run),
+            "--input",
+            str(FIXTURES / "legacy_input.conll"),
+            "--output",
+            str(output),
+        ]
+    )
+    error = capsys.readouterr().err.strip()
+    assert status == 2 and not output.exists()
+    assert (
+        str(run / "config.json") in error and "model.members" in error and "ensembles were removed" in error
+    )
+    assert len(error.splitlines()) == 1

@@ -12,6 +12,7 @@ from ner.nn.heads import HEADS
 from ner.nn.models import ENCODERS
 from ner.nn.module import Module
 from ner.utils.config import ModelConfig, upgrade_model_settings
+from ner.utils.errors import ConfigError
 
 
 def test_the_config_offers_exactly_the_registered_parts():
@@ -101,12 +102,17 @@ def test_settings_and_weights_of_earlier_versions_read_as_todays():
         "model": "rnn",
         "chars": "none",
     }
-    weights = {"members.1.model.hidden_output.bias": 1, "crf.transitions": 2, "members.0.case_fold": 3}
-    assert upgrade_weight_names(weights) == {
-        "members.1.head.projection.bias": 1,
-        "head.crf.transitions": 2,
-        "members.0.word_lookup": 3,
-    }
+    weights = {"model.hidden_output.bias": 1, "crf.transitions": 2}
+    assert upgrade_weight_names(weights) == {"head.projection.bias": 1, "head.crf.transitions": 2}
+    assert upgrade_model_settings({"model": "lstm", "members": 1, "word_case": "cased"}) == {"model": "lstm"}
+
+
+@pytest.mark.parametrize(
+    "removed", [{"members": 2}, {"word_case": "folded"}, {"word_case": "mixed"}, {"rare_word_frac": 0.5}]
+)
+def test_a_run_that_used_a_removed_device_is_refused_by_name(removed):
+    with pytest.raises(ConfigError, match=f"model.{next(iter(removed))}.*removed"):
+        upgrade_model_settings({"model": "lstm", **removed})
 
 
 def test_torchs_own_load_state_dict_reads_old_names():

@@ -123,8 +123,8 @@ def test_bad_config_is_refused_before_any_work(prepared, tmp_path, override, mes
 
 
 WRONG_TOGETHER = [
-    (["model.word_case=mixed"], "'model.word_case + model.members': mixed folds every other ensemble member"),
-    (["model.rare_word_frac=0.3"], "'model.rare_word_frac + model.word_case'"),
+    (["model.members=2"], "'model.members': unknown key"),
+    (["model.rare_word_frac=0.3"], "'model.rare_word_frac': unknown key"),
     (["model.chars=cnn", "model.char_kernel_size=4"], "'model.char_kernel_size + model.chars'"),
     (["data_collator.padding=max_length"], "'data_collator.padding + data_collator.max_length'"),
     (
@@ -138,7 +138,7 @@ WRONG_TOGETHER = [
     (["model.bidirectional=true"], "'model.bidirectional + model.model': bidirectional applies to lstm"),
     (["model.head=crf", "trainer.use_class_weights=true"], "'trainer.use_class_weights + model.head'"),
     (
-        ["model.tag_scheme=bioes"],
+        ["model.tag_scheme=bioes", "trainer.use_class_weights=true"],
         "'trainer.use_class_weights + model.tag_scheme': class weights are counted per BIO tag",
     ),
     (["word_vectors.checksum=abc"], "'word_vectors.checksum + word_vectors.source'"),
@@ -339,13 +339,13 @@ def test_submission_script_refuses_a_pickle_checkpoint(prepared, tmp_path):
     assert not marker.exists() and not (tmp_path / "sub" / "leaderboard_submission.zip").exists()
 
 
-def test_inspect_plots_an_ensembles_activations_and_names_a_wrong_module(prepared, tmp_path):
-    run = tmp_path / "ensemble"
-    train(prepared, run, "--set", "model.members=2", "--set", "train_and_eval.num_epochs=1")
+def test_inspect_plots_activations_and_names_a_wrong_module(prepared, tmp_path):
+    run = tmp_path / "run"
+    train(prepared, run, "--set", "train_and_eval.num_epochs=1")
     common = ["inspect", "--experiment", run, "--text", "Anna lives in Rome"]
     result = ner(*common, "--activations", tmp_path / "act.png")
-    assert "members.0.head.projection" in result.stdout
+    assert "head.projection" in result.stdout
     assert (tmp_path / "act.png").read_bytes()[:4] == b"\x89PNG"
-    wrong = ner(*common, "--activations", tmp_path / "b.png", "--module", "head.projection", expect=2)
-    assert "not a submodule of this model; try members.0.embedding.embedding" in wrong.stderr
+    wrong = ner(*common, "--activations", tmp_path / "b.png", "--module", "head.nothing", expect=2)
+    assert "not a submodule of this model; try embedding.embedding" in wrong.stderr
     assert len(wrong.stderr.strip().splitlines()) == 1

@@ -9,7 +9,7 @@ from ner.data_processing.tokenizer import Tokenizer
 from ner.inference.tagging import predict_ids
 from ner.models.ner_predictor import NERPredictor
 from ner.nn.embeddings.embedding import TokenEmbedding
-from ner.trainers.trainer import Trainer, bucketed_batches, clip_groups, epochs_within
+from ner.trainers.trainer import Trainer, bucketed_batches, epochs_within
 from ner.utils.tracker import ExperimentTracker
 
 TRAIN = {
@@ -168,37 +168,6 @@ def test_bucketed_batches_cover_every_example_once():
     batches = bucketed_batches(examples, "text", 8, torch.Generator().manual_seed(0), True)
     assert sorted(i for b in batches for i in b) == list(range(103))
     assert all(len(b) <= 8 for b in batches)
-
-
-def test_an_ensemble_trains_with_the_trainers_class_weights(data):
-    dataset, tokenizer, collator = data
-    torch.manual_seed(0)
-    model = NERPredictor(tokenizer.vocab_size, 8, tokenizer.pad_id, 8, 9, model="gru", members=2)
-    trainer = Trainer(
-        model,
-        AdamW(model.parameters(), lr=0.05),
-        collator,
-        dataset,
-        dataset,
-        use_class_weights=True,
-        progress=False,
-    )
-    seen = []
-    original = model.members[0].loss
-    model.members[0].loss = lambda *args: seen.append(args[-1]) or original(*args)
-    history = trainer.train_and_eval(batch_size=4, num_epochs=6)
-    assert torch.equal(seen[0], trainer.class_weights)
-    assert history[-1]["val"]["entity_f1"] == 1.0
-    assert predict_ids([{"text": ["Anna", "Smith"]}], collator, model) == [[3, 4]]
-
-
-def test_each_ensemble_member_is_clipped_on_its_own():
-    model = NERPredictor(10, 4, 0, 5, 9, model="gru", members=3)
-    groups = clip_groups(model)
-    assert [len(g) for g in groups] == [len(list(m.parameters())) for m in model.members]
-    assert sum(len(g) for g in groups) == len(list(model.parameters()))
-    single = NERPredictor(10, 4, 0, 5, 9)
-    assert clip_groups(single) == [list(single.parameters())]
 
 
 def test_bfloat16_prediction_agrees_with_float32(data):

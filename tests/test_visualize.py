@@ -37,7 +37,7 @@ def test_inspect_preds_table(tiny_tokenizer):
     assert len(frame) == 4
 
 
-def test_inspect_and_activations_of_a_character_ensemble(tiny_tokenizer, tmp_path):
+def test_inspect_and_activations_of_a_character_crf_tagger(tiny_tokenizer, tmp_path):
     torch.manual_seed(0)
     model = NERPredictor(
         tiny_tokenizer.vocab_size,
@@ -49,12 +49,11 @@ def test_inspect_and_activations_of_a_character_ensemble(tiny_tokenizer, tmp_pat
         chars="cnn",
         char_filters=4,
         head="crf",
-        members=2,
     )
     frame = inspect_preds(tiny_tokenizer, model, "I am Naruto")
     assert len(frame) == 3 and set(frame["pred"]) <= set(NER_ENCODING_MAP)
     visualize_activations(
-        tiny_tokenizer, model, model.members[1].char_encoder, "I am Naruto", output_path=tmp_path / "c.png"
+        tiny_tokenizer, model, model.char_encoder, "I am Naruto", output_path=tmp_path / "c.png"
     )
     assert (tmp_path / "c.png").stat().st_size > 0
 

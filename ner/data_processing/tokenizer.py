@@ -133,13 +133,6 @@ class Tokenizer:
                 positions.append(position)
         return positions
 
-    def case_fold_ids(self) -> list[int]:
-        """For each id, the id of the first (most frequent) vocabulary entry with the same lowercase form."""
-        first: dict[str, int] = {}
-        for token, idx in sorted(self.token2id.items(), key=lambda item: item[1]):
-            first.setdefault(token.lower(), idx)
-        return [first[self.id2token[idx].lower()] for idx in range(self.vocab_size)]
-
     def tokenize(
         self,
         input_seq: str | list[str],

@@ -23,7 +23,7 @@ from ner.utils.tracker import ExperimentTracker
 
 
 def build_model(config: TrainConfig, tokenizer: Tokenizer) -> Module:
-    """A fresh tagger (or ensemble) for a config, a tokenizer and the config's label set."""
+    """A fresh tagger for a config, a tokenizer and the config's label set."""
     model = NERPredictor(
         vocab_size=tokenizer.vocab_size,
         padding_idx=tokenizer.pad_id,
@@ -32,7 +32,6 @@ def build_model(config: TrainConfig, tokenizer: Tokenizer) -> Module:
         labels=config.labels,
         **config.to_dict()["model"],
     )
-    model.set_word_lookup(tokenizer.case_fold_ids())
     return model
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 
 import torch
@@ -17,13 +16,10 @@ from ner.nn.models import ENCODERS
 from ner.nn.module import Module
 from ner.utils.config import upgrade_model_settings
 
-WORD_CASES = ("cased", "folded", "mixed")
-
 # Weight names of run folders written before the head owned the output layer and the CRF.
 LEGACY_NAMES = (
-    (re.compile(r"^((?:members\.\d+\.)?)model\.hidden_output\."), r"\1head.projection."),
-    (re.compile(r"^((?:members\.\d+\.)?)crf\."), r"\1head.crf."),
-    (re.compile(r"^((?:members\.\d+\.)?)case_fold$"), r"\1word_lookup"),
+    (re.compile(r"^model\.hidden_output\."), "head.projection."),
+    (re.compile(r"^crf\."), "head.crf."),
 )
 
 
@@ -44,24 +40,8 @@ class NERPredictor(Module):
 
     With the defaults it is the notebook's model: `model="ffnn"` or `"rnn"` are the notebook's FFNN and
     step-by-step RNN, whose output layer V (`model.model.hidden_output` in the notebook) is the head's
-    projection. `members > 1` builds an `Ensemble` of that many taggers instead.
-    `word_case="folded"` looks words up by their most frequent vocabulary form with the same lowercase
-    ("JAPAN", "Japan" and "japan" share one embedding; characters still see the case), and reads the
-    least frequent `rare_word_frac` of the vocabulary (ids are numbered by falling training frequency)
-    as the unknown word, so it learns that word from real rare words.
+    projection.
     """
-
-    def __new__(cls, *args, **kwargs) -> Module:
-        try:
-            settings = inspect.signature(cls.__init__).bind(None, *args, **kwargs).arguments
-        except TypeError:
-            settings = {}
-        if settings.get("members", 1) > 1:
-            from ner.models.ensemble import Ensemble
-
-            settings.pop("self")
-            return Ensemble(**settings)
-        return super().__new__(cls)
 
     def __init__(
         self,
@@ -92,32 +72,18 @@ class NERPredictor(Module):
         head: str = "softmax",
         tag_scheme: str = "bio",
         labels: list[str] | None = None,
-        members: int = 1,
-        word_case: str = "cased",
-        rare_word_frac: float = 0.0,
     ):
         super().__init__()
         self.record_config(locals())
-        if members < 1:
-            raise ValueError(f"members must be at least 1, got {members}")
         check_choice("model", model, ENCODERS)
         check_choice("chars", chars, ["none", *CHARACTER_ENCODERS])
         check_choice("casing", casing, ["none", *CASING_FEATURES])
         check_choice("transformer", transformer, ["none", *TRANSFORMERS])
         check_choice("head", head, HEADS)
         check_choice("tag_scheme", tag_scheme, TAG_SCHEMES)
-        if word_case not in ("cased", "folded"):
-            raise ValueError(f"a single tagger's word_case is cased or folded, got {word_case!r}")
-        if not 0.0 <= rare_word_frac < 1.0 or (rare_word_frac > 0.0 and word_case == "cased"):
-            raise ValueError(
-                f"rare_word_frac must lie in [0, 1) and needs folded words, got {rare_word_frac}"
-            )
         labels = list(labels) if labels is not None else (list(DEFAULT_LABELS) if output_dim == 9 else None)
         if labels is None or len(labels) != output_dim:
             raise ValueError(f"labels must name each of the {output_dim} outputs")
-        if word_case == "folded":
-            self.register_buffer("word_lookup", torch.arange(vocab_size))
-            self.rare_from = vocab_size - int(rare_word_frac * max(vocab_size - 2, 0))
         self.padding_idx, self.unk_idx, self.word_dropout = padding_idx, unk_idx, word_dropout
         self.embedding = TokenEmbedding(vocab_size, embedding_dim, padding_idx)
         self.char_encoder = CHARACTER_ENCODERS[chars].from_settings(self.config) if chars != "none" else None
@@ -147,21 +113,10 @@ class NERPredictor(Module):
             if new != name:
                 state_dict[new] = state_dict.pop(name)
 
-    def set_word_lookup(self, fold_ids: list[int]) -> None:
-        """Give a case-folding tagger the id each vocabulary id is looked up as (`Tokenizer.case_fold_ids`),
-        rare words as the unknown word."""
-        if hasattr(self, "word_lookup"):
-            folded = torch.as_tensor(fold_ids)
-            rare = folded >= self.rare_from
-            self.word_lookup.copy_(torch.where(rare, torch.full_like(folded, self.unk_idx), folded))
-
     def extend_vocabulary(self, vectors: torch.Tensor) -> None:
         """Words added to the tokenizer after training (`Tokenizer.extend`) read these vectors, one row
-        each, in order; a case-folding tagger looks them up as themselves."""
+        each, in order."""
         self.embedding.extend(vectors)
-        if hasattr(self, "word_lookup"):
-            added = torch.arange(len(self.word_lookup), len(self.word_lookup) + len(vectors))
-            self.word_lookup = torch.cat([self.word_lookup, added.to(self.word_lookup)])
 
     @property
     def uses_chars(self) -> bool:
@@ -202,10 +157,7 @@ class NERPredictor(Module):
     ) -> torch.Tensor:
         """(batch, length) token ids -> (batch, length, features) token vectors: word, characters,
         casing, transformer."""
-        word_ids = self._drop_words(input_ids)
-        if hasattr(self, "word_lookup"):
-            word_ids = self.word_lookup[word_ids]
-        vectors = self.embedding(word_ids)
+        vectors = self.embedding(self._drop_words(input_ids))
         if self.char_encoder is not None:
             if char_ids is None:
                 raise ValueError("this model reads character ids: build its collator with char_max_length")

@@ -25,14 +25,6 @@ from ner.utils.tracker import BEST_METRIC, ExperimentTracker
 from ner.utils.utils import resolve_device
 
 
-def clip_groups(model: nn.Module) -> list[list[nn.Parameter]]:
-    """Parameter groups whose gradient norms are clipped separately: an ensemble's members, else all."""
-    members = getattr(model, "members", None)
-    if isinstance(members, nn.ModuleList):
-        return [list(member.parameters()) for member in members]
-    return [list(model.parameters())]
-
-
 def bucketed_batches(
     examples: list[dict], text_colname: str, batch_size: int, generator: torch.Generator, by_length: bool
 ) -> list[list[int]]:
@@ -176,8 +168,7 @@ class Trainer:
                     self.optimizer.zero_grad()
                     loss.backward()
                     if self.grad_clip_max_norm is not None:
-                        for group in clip_groups(self.model):
-                            nn.utils.clip_grad_norm_(group, self.grad_clip_max_norm)
+                        nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip_max_norm)
                     self.optimizer.step()
                 tokens = int((batch["labels"] != LABEL_IGNORE_IDX).sum())
                 loss_sum += loss.item() * tokens

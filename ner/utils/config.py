@@ -83,25 +83,12 @@ class ModelConfig(Section):
     word_dropout: Fraction = 0.0
     head: Literal["softmax", "crf"] = "softmax"
     tag_scheme: Literal["bio", "bioes"] = "bio"
-    members: Positive = 1
-    word_case: Literal["cased", "folded", "mixed"] = "cased"
-    rare_word_frac: Fraction = 0.0
 
     @model_validator(mode="after")
     def _combinations(self) -> ModelConfig:
         notebook_rnn = self.model == "rnn"
         self.check(
             [
-                (
-                    ("model.word_case", "model.members"),
-                    self.word_case == "mixed" and self.members == 1,
-                    "mixed folds every other ensemble member, so it needs members of 2 or more",
-                ),
-                (
-                    ("model.rare_word_frac", "model.word_case"),
-                    self.rare_word_frac > 0 and self.word_case == "cased",
-                    "rare words are read as unknown only by case-folded taggers (word_case folded or mixed)",
-                ),
                 (
                     ("model.char_kernel_size", "model.chars"),
                     self.chars == "cnn" and self.char_kernel_size % 2 == 0,
@@ -328,10 +315,26 @@ def validate(cls: type[T], data: object) -> T:
         raise _explain(cls, err.errors()[0]) from None
 
 
+# Devices removed after measuring that they did not earn their keep on top of pretrained vectors
+# (README, "Models and presets"): each key, the value under which it did nothing, and what it was.
+REMOVED_DEVICES = {
+    "members": (1, "ensembles"),
+    "word_case": ("cased", "case-folded word lookups"),
+    "rare_word_frac": (0.0, "rare-word pruning"),
+}
+
+
 def upgrade_model_settings(settings: dict) -> dict:
     """Model settings written before parts were picked by name (`cell`, `decoder`, `char_filters: 0`),
-    as today's keys: the same model."""
+    as today's keys: the same model. A run that used a removed device is refused by its key."""
     settings = dict(settings)
+    for key, (neutral, device) in REMOVED_DEVICES.items():
+        value = settings.pop(key, neutral)
+        if value != neutral:
+            raise ConfigError(
+                f"model.{key}",
+                f"{value!r}: {device} were removed from ner; retrain this run without them",
+            )
     cell = settings.pop("cell", None)
     if cell is not None and settings.get("model") == "rnn":
         packed = cell != "rnn" or settings.get("bidirectional") or settings.get("dropout", 0.0) > 0
@@ -348,11 +351,7 @@ def upgrade_model_settings(settings: dict) -> dict:
 def upgrade_config(data: dict) -> dict:
     """A run's config written by an earlier version, as today's: the same run. A CRF's class weights,
     which were silently ignored then, are turned off."""
-    if (
-        not isinstance(data, dict)
-        or not isinstance(data.get("model"), dict)
-        or "decoder" not in data["model"]
-    ):
+    if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
         return data
     data = {**data, "model": upgrade_model_settings(data["model"])}
     if data["model"].get("head") == "crf" and isinstance(data.get("trainer"), dict):

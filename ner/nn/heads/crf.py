@@ -45,16 +45,6 @@ class CRF(Module):
         self.register_buffer("end_penalty", (~end).float() * FORBIDDEN, persistent=False)
         self.register_buffer("begin_of", begin_tags(scheme.labels), persistent=False)
 
-    @classmethod
-    def average(cls, crfs: list[CRF]) -> CRF:
-        """A CRF whose scores are the mean of `crfs`': with mean emissions, Viterbi then finds the path
-        of highest mean score over the members."""
-        averaged = cls(**crfs[0].config).to(crfs[0].transitions.device)
-        with torch.no_grad():
-            for name in ("transitions", "start_transitions", "end_transitions"):
-                getattr(averaged, name).copy_(torch.stack([getattr(c, name) for c in crfs]).mean(dim=0))
-        return averaged
-
     def _scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Transition, start and end scores with the constraints applied."""
         return (
@@ -158,21 +148,6 @@ class CRFHead(Head):
         """The most likely tag sequence of each sentence (Viterbi), as BIO ids."""
         return self.to_bio[self.crf.viterbi(scores, padding_mask == 0)]
 
-    @staticmethod
-    @torch.no_grad()
-    def decode_ensemble(
-        heads: list[CRFHead], scores: torch.Tensor, padding_mask: torch.Tensor
-    ) -> torch.Tensor:
-        """Viterbi over the members' mean emissions under their mean CRF, from (members, batch, length,
-        tags) scores: the path of highest mean score, as BIO ids."""
-        crf = CRF.average([head.crf for head in heads])
-        return heads[0].to_bio[crf.viterbi(scores.mean(dim=0), padding_mask == 0)]
-
     def potentials(self, scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The tag chain: emission scores, and the CRF's constrained transition, start and end scores."""
         return (scores.float(), *self.crf._scores())
-
-    @staticmethod
-    def ensemble_potentials(heads: list[CRFHead], scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """The chain of the members' mean emissions under their mean CRF, from stacked scores."""
-        return (scores.float().mean(dim=0), *CRF.average([head.crf for head in heads])._scores())

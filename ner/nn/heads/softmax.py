@@ -33,23 +33,9 @@ class SoftmaxHead(Head):
         """The arg-max tag of each token, as a BIO id."""
         return self.to_bio[scores.argmax(dim=-1)]
 
-    @staticmethod
-    @torch.no_grad()
-    def decode_ensemble(
-        heads: list[SoftmaxHead], scores: torch.Tensor, padding_mask: torch.Tensor
-    ) -> torch.Tensor:
-        """The arg-max of the members' mean log-probabilities, from (members, batch, length, tags) scores,
-        as BIO ids."""
-        return heads[0].to_bio[scores.log_softmax(dim=-1).mean(dim=0).argmax(dim=-1)]
-
     def potentials(self, scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The tag chain the scores define: each token's log-probabilities, no transition scores."""
         return independent_tokens(scores.float().log_softmax(dim=-1))
-
-    @staticmethod
-    def ensemble_potentials(heads: list[SoftmaxHead], scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """The chain of the members' mean log-probabilities (renormalised), from stacked scores."""
-        return independent_tokens(scores.float().log_softmax(dim=-1).mean(dim=0).log_softmax(dim=-1))
 
 
 def independent_tokens(log_probs: torch.Tensor) -> tuple[torch.Tensor, ...]:
