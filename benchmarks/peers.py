@@ -50,7 +50,8 @@ class CrfSuitePeer:
         return 100
 
     def predict(self, sentences: list[list[str]]) -> list[list[str]]:
-        return self.model.predict([[word_features(s, i) for i in range(len(s))] for s in sentences])
+        features = [[word_features(s, i) for i in range(len(s))] for s in sentences]
+        return [list(tags) for tags in self.model.predict(features)]
 
     def num_params(self) -> int:
         return len(self.model.state_features_) + len(self.model.transition_features_)
