@@ -74,7 +74,7 @@ def browser():
 
 def test_the_page_highlights_the_entities_of_a_typed_sentence(server, browser, tmp_path):
     browser.get(server)
-    text = "Angela Merkel met Emmanuel Macron in Paris."
+    text = "Acme Corp hires Anna Smith in Rome."  # the fixture run, trained on a toy corpus, tags these
     browser.find_element(By.ID, "text").send_keys(text)
     browser.find_element(By.ID, "submit").click()
     wait = WebDriverWait(browser, 30)

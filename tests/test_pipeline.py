@@ -51,17 +51,22 @@ def test_empty_and_blank_text_give_no_entities(tagger):
 
 
 def test_pipe_streams_in_input_order_with_bounded_memory(tagger):
-    texts = (f"Anna number {i} visits Rome." for i in itertools.count())
+    texts = (f"Acme Corp hires Anna Smith number {i}." for i in itertools.count())
     docs = list(itertools.islice(tagger.pipe(texts, batch_size=4), 10))  # an endless input, consumed lazily
-    assert [d.text for d in docs] == [f"Anna number {i} visits Rome." for i in range(10)]
-    alone = tagger("Anna number 3 visits Rome.")
-    assert docs[3].entities == alone.entities
+    assert [d.text for d in docs] == [f"Acme Corp hires Anna Smith number {i}." for i in range(10)]
+    alone = tagger("Acme Corp hires Anna Smith number 3.")
+    assert alone.entities and docs[3].entities == alone.entities
 
 
 def test_pretokenized_input_is_one_sentence(tagger):
-    doc = tagger(["Anna", "visits", "ROME"])
-    assert doc.text == "Anna visits ROME" and [t.text for t in doc.tokens] == ["Anna", "visits", "ROME"]
-    assert all(doc.text[e.start : e.end] == e.text for e in doc.entities)
+    doc = tagger(["Anna", "Smith", "visits", "ROME"])
+    assert doc.text == "Anna Smith visits ROME" and [t.text for t in doc.tokens] == [
+        "Anna",
+        "Smith",
+        "visits",
+        "ROME",
+    ]
+    assert doc.entities and all(doc.text[e.start : e.end] == e.text for e in doc.entities)
 
 
 def test_nbest_gives_the_k_most_probable_sequences_best_first(tagger):

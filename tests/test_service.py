@@ -18,7 +18,7 @@ def client():
 
 
 def test_one_text_gives_its_entities_with_offsets(client):
-    text = "Anna visits Rome. ROME wins."
+    text = "Acme Corp hires Anna Smith. ROME wins."
     response = client.post("/v1/entities", json={"text": text})
     assert response.status_code == 200
     body = response.json()
