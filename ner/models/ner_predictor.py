@@ -201,11 +201,6 @@ class NERPredictor(Module):
         """Emissions, transitions, start and end of the tag chain the head reads its scores as."""
         return self.head.potentials(scores)
 
-    @property
-    def tag_scheme(self) -> object:
-        """The tag scheme of the head's scores and chain (see `tag_schemes`)."""
-        return self.head.scheme
-
     upgrade_config = staticmethod(upgrade_model_settings)
     upgrade_state_dict = staticmethod(upgrade_weight_names)
 
