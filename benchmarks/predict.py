@@ -17,6 +17,7 @@ import argparse
 from pathlib import Path
 
 import torch
+from ner.inference.tagging import probe_precision
 from rich.table import Table
 
 from benchmarks.peers import SpacyPeer, score, timed
@@ -24,7 +25,6 @@ from ner.data_processing.readers import read_conll
 from ner.inference.pipeline import Pipeline
 from ner.inference.precision import cpu_capability
 from ner.inference.run import Experiment
-from ner.inference.tagging import probe_precision
 from ner.utils.console import console
 from ner.utils.utils import resolve_device
 

@@ -13,6 +13,7 @@ from ner.utils.config import PRECISIONS
 from ner.utils.errors import ConfigError, NerError
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "scripts" / "configs"
+AUTO_WORKERS_BYTES = 1_000_000
 PRESET_DIR = CONFIG_DIR / "presets"
 
 
@@ -97,21 +98,41 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
-    from ner.workflows.prediction import predict_file
-    from ner.workflows.raw_text import predict_raw_file, raw_format
+    from ner.workflows.raw_text import raw_format
 
+    options = {
+        "epoch": args.epoch,
+        "document_consistency": args.document_consistency,
+        "precision": args.precision,
+    }
     if raw_format(args.input, args.format):
-        predict_raw_file(args.experiment, args.input, args.output, args.format, args.nbest)
+        from ner.workflows.raw_text import predict_raw_file
+
+        workers = workers_for(args.workers, Path(args.input))
+        predict_raw_file(
+            args.experiment, args.input, args.output, args.format, args.nbest, workers, **options
+        )
         return
-    predict_file(
-        args.experiment,
-        args.input,
-        args.output,
-        args.format,
-        args.epoch,
-        args.document_consistency,
-        args.precision,
-    )
+    if args.workers not in ("auto", "1"):
+        raise NerError(
+            "--workers: worker processes tag raw text (.txt, .jsonl); token files take one process"
+        )
+    from ner.workflows.prediction import predict_file
+
+    predict_file(args.experiment, args.input, args.output, args.format, **options)
+
+
+def workers_for(value: str, input_path: Path) -> int:
+    """The worker processes asked for, or for `auto` every core when the input is large enough to pay
+    for starting them (1 MB), else one."""
+    from ner.inference.workers import available_cores
+
+    if value == "auto":
+        large = input_path.is_file() and input_path.stat().st_size >= AUTO_WORKERS_BYTES
+        return available_cores() if large else 1
+    if not value.isdigit() or int(value) < 1:
+        raise NerError(f"--workers takes a number of processes (1 or more) or auto, got {value!r}")
+    return int(value)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -126,7 +147,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_submit(args: argparse.Namespace) -> None:
-    from ner.inference.run import Experiment
+    from ner.inference.run import open_run
     from ner.workflows.submission import make_submission
 
     models = {}
@@ -134,8 +155,8 @@ def cmd_submit(args: argparse.Namespace) -> None:
         name, _, run_dir = spec.partition("=")
         if not run_dir:
             raise NerError(f"--model takes NAME=RUN_DIR, got {spec!r}")
-        models[name] = Experiment.open(run_dir)
-    make_submission(args.dataset, args.output, models, args.kind, args.net_ids, args.precision)
+        models[name] = open_run(run_dir, precision=args.precision)
+    make_submission(args.dataset, args.output, models, args.kind, args.net_ids)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -144,22 +165,49 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from ner.serve.app import Limits, create_app
     from ner.utils.console import log
 
-    app = create_app(args.experiment, Limits(max_chars=args.max_chars, max_texts=args.max_texts))
-    log.print(f"serving {args.experiment} on http://{args.host}:{args.port} (page at /, API docs at /docs)")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=30)
+    limits = Limits(max_chars=args.max_chars, max_texts=args.max_texts)
+    where = f"http://{args.host}:{args.port}"
+    workers = workers_for(args.workers, Path())
+    if workers == 1:
+        app = create_app(args.experiment, limits, precision=args.precision)
+        log.print(f"serving {args.experiment} on {where} (page at /, API docs at /docs)")
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=30)
+        return
+    import os
+
+    from ner.inference.run import open_run
+    from ner.inference.workers import threads_per_worker
+    from ner.serve.app import worker_settings
+
+    run = open_run(args.experiment, precision=args.precision)
+    options = {"precision": run.predictor.precision}
+    os.environ.update(worker_settings(run.files, limits, options, threads_per_worker(workers)))
+    del run
+    log.print(
+        f"serving {args.experiment} on {where} with {workers} worker processes (page at /, docs at /docs)"
+    )
+    uvicorn.run(
+        "ner.serve.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        timeout_graceful_shutdown=30,
+    )
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
-    from ner.inference.run import Experiment
+    from ner.inference.run import open_run
     from ner.utils.visualize import inspect_preds, visualize_activations
 
-    experiment = Experiment.open(args.experiment)
-    model = experiment.model(args.epoch)
+    run = open_run(args.experiment, args.epoch, precision="float32")
     tokens = args.text.split()
     labels = args.labels.split() if args.labels else None
     if labels is not None and len(labels) != len(tokens):
         raise NerError(f"--labels has {len(labels)} tags for {len(tokens)} tokens")
-    inspect_preds(experiment.tokenizer, model, tokens, labels, experiment.id2label)
+    model, predictor = run.model, run.predictor
+    inspect_preds(run.tokenizer, model, tokens, labels, run.id2label, predictor=predictor)
     if args.activations:
         name = args.module or next(n for n, _ in model.named_modules() if n.endswith("head.projection"))
         try:
@@ -168,13 +216,14 @@ def cmd_inspect(args: argparse.Namespace) -> None:
             names = ", ".join(n for n, m in model.named_modules() if n and not list(m.children()))
             raise NerError(f"--module {name!r} is not a submodule of this model; try {names}") from None
         visualize_activations(
-            experiment.tokenizer,
+            run.tokenizer,
             model,
             module,
             tokens,
             labels,
-            id2label=experiment.id2label,
+            id2label=run.id2label,
             output_path=args.activations,
+            predictor=predictor,
         )
         print(f"activations of {name} -> {args.activations}")
 
@@ -204,6 +253,11 @@ def add_precision(parser: argparse.ArgumentParser) -> None:
         help="numeric precision of the network (default: the run's predict.precision); bfloat16 is used "
         "only where a one-time probe finds this CPU runs the model in it faster, else float32",
     )
+
+
+def add_workers(parser: argparse.ArgumentParser, text: str) -> None:
+    """The --workers option of the commands that can tag in several processes."""
+    parser.add_argument("--workers", default="auto", metavar="N", help=text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -280,6 +334,11 @@ def build_parser() -> argparse.ArgumentParser:
                 "character offsets and scores) or .html (entities highlighted)",
             )
             p.add_argument("--nbest", type=int, default=0, help="raw text: also the k best tag sequences")
+            add_workers(
+                p,
+                "raw text: worker processes, each with its share of the cores (auto: all cores "
+                "for inputs of 1 MB or more, else 1)",
+            )
         else:
             p.add_argument("--json", help="also write the metrics to this JSON file")
         p.set_defaults(func=func)
@@ -319,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--max-chars", type=int, default=100_000, help="longest text a request may send")
     p.add_argument("--max-texts", type=int, default=64, help="most texts a request may send")
+    add_workers(p, "worker processes, each opening the run with its share of the cores (auto: 1)")
+    add_precision(p)
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("report", help="compare runs by their best epoch's validation metrics")
     p.add_argument("runs", nargs="+", help="run folders")

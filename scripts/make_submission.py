@@ -2,9 +2,10 @@
 
 import argparse
 import sys
+from pathlib import Path
 
 from ner.cli import run_safely
-from ner.inference.run import Experiment
+from ner.inference.run import RunFiles, open_run
 from ner.workflows.submission import make_submission
 
 
@@ -32,7 +33,7 @@ def main() -> int:
                     f"--{name}-config-path and --pretrained-{name}-checkpoint-or-model-filepath go together"
                 )
             if config:
-                models[name] = Experiment.from_files(config, args.tokenizer_filepath, weights)
+                models[name] = open_run(RunFiles(Path(config), Path(args.tokenizer_filepath), Path(weights)))
         kind = (
             "leaderboard"
             if args.leaderboard_submission

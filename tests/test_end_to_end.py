@@ -14,7 +14,7 @@ from ner.data_processing.constants import NER_ENCODING_MAP
 from ner.data_processing.readers import read_file
 from ner.data_processing.text import TextSplitter
 from ner.data_processing.tokenizer import Tokenizer
-from ner.inference.run import Experiment
+from ner.inference.run import open_run
 from ner.models.document_consistency import majority_types, phrase
 from ner.models.ner_predictor import NERPredictor
 from ner.utils.spans import tag_spans
@@ -141,8 +141,7 @@ def test_raw_text_gives_the_entities_of_the_same_tokens_pretokenized(trained, co
         trained / "raw.jsonl",
     )
     records = [json.loads(line) for line in (trained / "raw.jsonl").read_text().splitlines()]
-    experiment = Experiment.open(trained / "rnn")
-    tagged = experiment.tag([s.tokens for s in sentences])
+    tagged = open_run(trained / "rnn").predictor.tag([s.tokens for s in sentences])
     splitter = TextSplitter()
     compared = 0
     for text, tokens, tags, record in zip(texts, [s.tokens for s in sentences], tagged, records, strict=True):
@@ -333,10 +332,9 @@ def test_document_consistency_gives_each_phrase_one_type_per_document(trained, t
     lines = (CONLL / "val.conll").read_text().splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith("-DOCSTART-")]
     (tmp_path / "stories.conll").write_text("\n".join(lines[: starts[5]]) + "\n")
-    experiment = Experiment.open(trained / "rnn")
     data = read_file(tmp_path / "stories.conll")
-    plain = predict_tags(experiment, data)
-    harmonized = predict_tags(experiment, data, document_consistency=True)
+    plain = predict_tags(open_run(trained / "rnn", document_consistency=False), data)
+    harmonized = predict_tags(open_run(trained / "rnn", document_consistency=True), data)
     out = tmp_path / "tagged.conll"
     ner(
         "predict",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ner.cli import main
 from ner.data_processing.tokenizer import Tokenizer
-from ner.inference.run import Experiment, read_config
+from ner.inference.run import open_run, read_config
 from ner.models.ner_predictor import NERPredictor
 from ner.utils.serialization import load_safetensors
 
@@ -48,9 +48,8 @@ def test_the_run_opens_into_an_object_that_tags_token_lists():
     blocks = (FIXTURES / "legacy_predictions.conll").read_text().strip().split("\n\n")
     rows = [[line.split("\t") for line in block.splitlines()] for block in blocks]
     sentences = [[token for token, _ in row] for row in rows]
-    experiment = Experiment.open(RUN)
-    assert experiment.tag(sentences, batch_size=2) == [[tag for _, tag in row] for row in rows]
-    assert experiment.model() is experiment.model()  # read from disk once
+    run = open_run(RUN, batch_size=2)
+    assert run.predictor.tag(sentences) == [[tag for _, tag in row] for row in rows]
 
 
 def test_a_run_that_used_a_removed_device_is_refused_with_its_file_and_key(tmp_path, capsys):

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from ner.data_processing.batch import Batch
 from ner.models.ner_predictor import NERPredictor
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.nn.models.ffnn import FFNN
@@ -78,7 +79,8 @@ def test_predictor_parameter_names_follow_the_notebook():
     )
     names = [n for n, _ in model.named_parameters()]
     assert names[0] == "embedding.embedding.weight" and "model.recur_layers.0.weight" in names
-    assert model(torch.randint(0, 20, (2, 7))).shape == (2, 7, 9)
+    ids = torch.randint(0, 20, (2, 7))
+    assert model(Batch(ids, torch.zeros_like(ids))).shape == (2, 7, 9)
 
 
 @pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
@@ -89,7 +91,8 @@ def test_save_and_load_pretrained(tmp_path, suffix):
     path = tmp_path / f"model{suffix}"
     model.save_pretrained(path)
     loaded = NERPredictor.from_pretrained(path)
-    x = torch.randint(0, 20, (2, 5))
+    ids = torch.randint(0, 20, (2, 5))
+    x = Batch(ids, torch.zeros_like(ids))
     assert torch.equal(model(x), loaded(x))
 
 
@@ -132,12 +135,15 @@ def test_bidirectional_encoder_ignores_padding(encoder):
     torch.manual_seed(0)
     model = NERPredictor(30, 8, 0, 6, 9, model=encoder, bidirectional=True)
     ids = torch.randint(2, 30, (1, 4))
-    alone = model(ids, torch.zeros(1, 4, dtype=torch.long))
+    alone = model(Batch(ids, torch.zeros(1, 4, dtype=torch.long)))
     padded_ids = torch.cat([ids, torch.zeros(1, 3, dtype=torch.long)], dim=1)
-    padded = model(padded_ids, torch.tensor([[0, 0, 0, 0, 1, 1, 1]]))
+    padded = model(Batch(padded_ids, torch.tensor([[0, 0, 0, 0, 1, 1, 1]])))
     assert torch.allclose(alone, padded[:, :4], atol=1e-6)
     left = model(
-        torch.cat([torch.zeros(1, 3, dtype=torch.long), ids], dim=1), torch.tensor([[1, 1, 1, 0, 0, 0, 0]])
+        Batch(
+            torch.cat([torch.zeros(1, 3, dtype=torch.long), ids], dim=1),
+            torch.tensor([[1, 1, 1, 0, 0, 0, 0]]),
+        )
     )
     assert torch.allclose(alone, left[:, 3:], atol=1e-6)
 
@@ -153,9 +159,9 @@ def test_char_features_and_crf_decoder():
     assert batch["char_ids"][0, 0].tolist() == [ord(c) + 1 for c in "Pari"]
     assert batch["char_ids"][0, 1, :2].tolist() == [0xC3 + 1, 0xA9 + 1] and batch["char_ids"][1, 1].sum() == 0
     model = NERPredictor(3, 4, 0, 5, 9, model="ffnn", window=1, chars="cnn", char_filters=6, head="crf")
-    scores = model(batch["input_ids"], batch["padding_mask"], batch["char_ids"])
+    scores = model(batch)
     assert scores.shape == (2, 2, 9)
-    tags = model.decode(scores, batch["padding_mask"])
+    tags = model.decode(scores, batch.mask)
     assert tags.shape == (2, 2) and tags[1, 1] == 0
 
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from ner.data_processing.batch import Batch
 from ner.models.ner_predictor import NERPredictor, upgrade_weight_names
 from ner.nn.embeddings import CASING_FEATURES, CHARACTER_ENCODERS, TRANSFORMERS
 from ner.nn.heads import HEADS
@@ -47,11 +48,11 @@ def test_every_encoder_and_head_compose_into_a_tagger_that_learns(head):
         optimizer = torch.optim.Adam(tagger.parameters(), lr=0.05)
         for _ in range(40):
             optimizer.zero_grad()
-            loss = tagger.loss(tagger(ids, mask, chars), labels)
+            loss = tagger.loss(tagger(Batch(ids, mask, char_ids=chars)), labels, mask == 0)
             loss.backward()
             optimizer.step()
         tagger.eval()
-        tags = tagger.decode(tagger(ids, mask, chars), mask)
+        tags = tagger.decode(tagger(Batch(ids, mask, char_ids=chars)), mask == 0)
         assert tags[0].tolist() == [3, 4, 0] and tags[1, :2].tolist() == [5, 0], name
 
 
@@ -72,7 +73,8 @@ def test_a_new_encoder_is_one_class_and_one_registry_line(monkeypatch):
 
     monkeypatch.setitem(ENCODERS, "mean", Mean)
     tagger = NERPredictor(8, 4, 0, 6, 9, model="mean")
-    assert isinstance(tagger.model, Mean) and tagger(torch.tensor([[2, 3]])).shape == (1, 2, 9)
+    ids = torch.tensor([[2, 3]])
+    assert isinstance(tagger.model, Mean) and tagger(Batch(ids, torch.zeros_like(ids))).shape == (1, 2, 9)
 
 
 def test_the_notebooks_output_layer_is_the_heads_projection_saved_once():
@@ -153,9 +155,9 @@ def test_casing_features_join_the_token_vectors():
     tagger = NERPredictor(8, 4, 0, 6, 9, model="lstm", casing="embedding", casing_dim=3)
     assert tagger.uses_casing and tagger.model.encoder.input_size == 4 + 3
     ids, casing = torch.tensor([[2, 3]]), torch.tensor([[2, 1]])
-    assert tagger(ids, casing_ids=casing).shape == (1, 2, 9)
+    assert tagger(Batch(ids, torch.zeros_like(ids), casing_ids=casing)).shape == (1, 2, 9)
     with pytest.raises(ValueError, match="casing classes"):
-        tagger(ids)
+        tagger(Batch(ids, torch.zeros_like(ids)))
 
 
 def test_the_character_bilstm_reads_each_word_alone():

@@ -5,7 +5,6 @@ from ner.cli import CONFIG_DIR, PRESET_DIR, presets
 from ner.data_processing.constants import DEFAULT_LABELS, PAD_TOKEN, UNK_TOKEN
 from ner.data_processing.tokenizer import Tokenizer
 from ner.inference.run import build_collator, build_model
-from ner.models.forward import forward_model
 from ner.utils.config import TokenizerConfig, TrainConfig, load_config, read_yaml
 
 
@@ -31,8 +30,8 @@ def test_each_preset_builds_a_model_that_tags(preset):
     batch = build_collator(config, tokenizer, for_prediction=True)([{"text": ["JAPAN", "wins"]}])
     assert batch["input_ids"].tolist() == [[2 if config.tokenizer.case_backoff else 1, 4]]
     with torch.no_grad():
-        logits = forward_model(model, batch)
-    assert model.decode(logits, batch["padding_mask"]).shape == (1, 2)
+        logits = model(batch)
+    assert model.decode(logits, batch.mask).shape == (1, 2)
 
 
 @pytest.mark.parametrize("preset", presets())

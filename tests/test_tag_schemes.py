@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from ner.data_processing.batch import Batch
 from ner.data_processing.constants import DEFAULT_LABELS, LABEL_IGNORE_IDX
 from ner.models.ner_predictor import NERPredictor
 from ner.nn.heads.chain import chains
@@ -97,7 +98,7 @@ def test_bioes_span_probability_matches_enumeration():
     crf = CRF(["O", "B-PER", "I-PER"], "bioes")
     with torch.no_grad():
         crf.transitions.normal_()
-    transitions, start, end = crf._scores()
+    transitions, start, end = (x.detach() for x in crf._scores())
     n, size = 4, len(scheme.labels)
     emissions = torch.randn(1, n, size)
     chain = chains(emissions, transitions, start, end, [n])[0]
@@ -145,14 +146,14 @@ def test_a_bioes_tagger_learns_and_decodes_bio_ids(head):
             ids(["B-LOC", "I-LOC", "B-PER", "I-PER", "I-PER"]),
         ]
     )
-    padding = (input_ids == 0).long()
+    batch = Batch(input_ids, (input_ids == 0).long())
     optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
     for _ in range(60):
         optimizer.zero_grad()
-        model.loss(model(input_ids, padding), labels).backward()
+        model.loss(model(batch), labels, batch.mask).backward()
         optimizer.step()
     model.eval()
-    scores = model(input_ids, padding)
+    scores = model(batch)
     assert scores.shape[-1] == 9
-    decoded = model.decode(scores, padding)
+    decoded = model.decode(scores, batch.mask)
     assert torch.equal(torch.where(labels == LABEL_IGNORE_IDX, 0, decoded), labels.clamp(min=0))

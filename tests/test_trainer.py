@@ -6,7 +6,7 @@ from torch.utils.data import DataLoader
 
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.tokenizer import Tokenizer
-from ner.inference.tagging import predict_ids
+from ner.inference.predictor import Predictor
 from ner.models.ner_predictor import NERPredictor
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.trainers.trainer import Trainer, bucketed_batches, epochs_within
@@ -174,9 +174,7 @@ def test_bfloat16_prediction_agrees_with_float32(data):
     dataset, _, collator = data
     trainer = make_trainer(data)
     trainer.train_and_eval(batch_size=4, num_epochs=6)
-    examples = [{"text": t} for t in TRAIN["text"][:3]]
-    full = predict_ids(examples, collator, trainer.model)
-    assert predict_ids(examples, collator, trainer.model, precision="bfloat16") == full
-    assert full == [[collator.label2id[t] for t in tags] for tags in TRAIN["NER"][:3]]
-    with pytest.raises(ValueError, match="precision"):
-        predict_ids(examples, collator, trainer.model, precision="float16")
+    labels = trainer.predictor.labels
+    full = Predictor(trainer.model, collator, labels).tag(TRAIN["text"][:3])
+    assert Predictor(trainer.model, collator, labels, "bfloat16").tag(TRAIN["text"][:3]) == full
+    assert full == TRAIN["NER"][:3]

@@ -10,7 +10,7 @@ import torch
 
 from ner.data_processing.tokenizer import Tokenizer
 from ner.data_processing.vectors import load_word_vectors
-from ner.inference.run import Experiment
+from ner.inference.run import EXTENSION_FILE, open_run
 from ner.utils.errors import DataFormatError
 from ner.utils.serialization import load_safetensors
 from tests.test_robustness import ner, train, write_corpus
@@ -126,21 +126,24 @@ def test_words_the_training_data_lacks_are_predicted_with_their_vectors(prepared
     config = vector_config(tmp_path)
     run = tmp_path / "run"
     train(prepared, run, "--config", config, "--set", "train_and_eval.num_epochs=1")
-    experiment = Experiment.open(run)
-    vocab_size = experiment.tokenizer.vocab_size
-    assert experiment.tokenizer.lookup("Berlin") == experiment.tokenizer.unk_id
-    model = experiment.model()
-    berlin = experiment.tokenizer.lookup("Berlin")
-    assert berlin == vocab_size and experiment.tokenizer.lookup("BERLIN") == berlin
-    assert experiment.tokenizer.lookup("Anna") < vocab_size  # known words keep their trained row
-    rows = model.embedding.embedding.weight
-    assert torch.allclose(
-        rows[berlin], torch.from_numpy(load_word_vectors(str(tmp_path / "v.txt")).matrix[3])
-    )
-    assert rows.shape[0] == vocab_size + 1 and len(experiment.tag([["Anna", "visits", "Berlin"]])[0]) == 3
+    saved = Tokenizer.load(run / "tokenizer.json")
+    vocab_size = saved.vocab_size
+    assert saved.lookup("Berlin") == saved.unk_id
+    opened = open_run(run)
+    berlin = opened.tokenizer.lookup("Berlin")
+    assert berlin == vocab_size and opened.tokenizer.lookup("BERLIN") == berlin
+    assert opened.tokenizer.lookup("Anna") < vocab_size  # known words keep their trained row
+    embedding = opened.model.embedding
+    assert embedding.embedding.weight.shape[0] == vocab_size  # the trained rows, unchanged
+    vector = torch.from_numpy(load_word_vectors(str(tmp_path / "v.txt")).matrix[3])
+    assert torch.allclose(embedding(torch.tensor([[berlin]]))[0, 0], vector)
+    assert len(opened.predictor.tag([["Anna", "visits", "Berlin"]])[0]) == 3
+    cached = open_run(run)  # the second open reads the extension cached beside the run
+    assert (run / EXTENSION_FILE).exists() and cached.tokenizer.extension == opened.tokenizer.extension
     (tmp_path / "v.txt").write_text((tmp_path / "v.txt").read_text().replace("berlin", "berlyn"))
+    (run / EXTENSION_FILE).unlink()
     with pytest.raises(DataFormatError, match="has checksum .* not the .* this run was trained with"):
-        Experiment.open(run).model()
+        open_run(run)
 
 
 def test_extending_a_tokenizer_leaves_its_vocabulary_alone():

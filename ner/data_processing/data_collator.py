@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ner.data_processing.batch import Batch
 from ner.data_processing.casing import PAD, casing_class
 from ner.data_processing.constants import LABEL_IGNORE_IDX, NER_ENCODING_MAP, PAD_NER_TAG
 from ner.data_processing.tokenizer import Tokenizer
@@ -96,7 +97,7 @@ class DataCollator:
             slots.append(position)
         return slots
 
-    def __call__(self, data_instances: list[dict]) -> dict[str, torch.Tensor]:
+    def __call__(self, data_instances: list[dict]) -> Batch:
         """Batch of `input_ids`, `padding_mask` and, for labelled examples, `labels` (-100 at padding);
         `char_ids`, `casing_ids` and `piece_ids`/`piece_word` for models that read them."""
         length = self._get_max_length(data_instances)
@@ -117,9 +118,7 @@ class DataCollator:
             if labels is not None:
                 encoded_labels = self.encode_labels(instance[self.label_colname])
                 labels[row] = torch.tensor(self._fit(encoded_labels, length, LABEL_IGNORE_IDX))
-        batch = {"input_ids": input_ids, "padding_mask": padding_mask}
-        if labels is not None:
-            batch["labels"] = labels
+        batch = {"input_ids": input_ids, "padding_mask": padding_mask, "labels": labels}
         if self.char_max_length:
             batch["char_ids"] = self._char_ids(data_instances, length)
         if self.casing:
@@ -130,4 +129,4 @@ class DataCollator:
         if self.word_pieces is not None:
             sentences = [list(instance[self.text_colname]) for instance in data_instances]
             batch |= self.word_pieces.segments(sentences, self._word_slots(data_instances, length))
-        return batch
+        return Batch(**batch)

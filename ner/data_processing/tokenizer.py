@@ -133,6 +133,12 @@ class Tokenizer:
                 positions.append(position)
         return positions
 
+    def add_extension(self, keys: Sequence[str]) -> None:
+        """Give each of `keys` (lowercase words, as `extend` records them) the next id after the
+        vocabulary and any earlier extension, in order."""
+        first = self.vocab_size + len(self.extension)
+        self.extension.update(zip(keys, range(first, first + len(keys)), strict=True))
+
     def tokenize(
         self,
         input_seq: str | list[str],

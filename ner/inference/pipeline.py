@@ -6,14 +6,17 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from ner.data_processing.text import TextSplitter, Token
-from ner.inference.run import Experiment
+from ner.inference.run import Run, RunFiles, open_run
+from ner.inference.workers import ordered_map
 from ner.nn.heads.chain import Chain
 from ner.nn.heads.tag_schemes import TAG_SCHEMES
 from ner.utils.spans import tag_spans
 
 TextInput = str | list[str]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,19 +86,18 @@ def pretokenized(tokens: list[str]) -> tuple[str, list[list[Token]]]:
 
 class Pipeline:
     """A trained run ready for raw text: `pipeline(text)` gives a Doc, `pipeline.pipe(texts)` streams
-    them. Texts are split into sentences (long ones into pieces) and tagged in length-sorted batches."""
+    them. Texts are split into sentences (long ones into pieces) and tagged by the run's Predictor."""
 
-    def __init__(self, experiment: Experiment, splitter: TextSplitter | None = None):
-        self.experiment = experiment
+    def __init__(self, run: Run, splitter: TextSplitter | None = None):
+        self.run = run
         self.splitter = splitter or TextSplitter()
-        self.scheme = TAG_SCHEMES[experiment.config.model.tag_scheme](experiment.config.labels)
+        self.scheme = TAG_SCHEMES[run.config.model.tag_scheme](run.config.labels)
+        self.to_bio = self.scheme.to_bio.tolist()
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> Pipeline:
-        """The pipeline of a run folder's best model."""
-        pipeline = cls(Experiment.open(run_dir))
-        pipeline.experiment.model()
-        return pipeline
+    def load(cls, source: str | Path | RunFiles, **options: object) -> Pipeline:
+        """The pipeline of a run folder's best model (`options` as `open_run` takes them)."""
+        return cls(open_run(source, **options))
 
     @property
     def tokenizer_name(self) -> str:
@@ -104,13 +106,31 @@ class Pipeline:
 
     def __call__(self, text: TextInput, nbest: int = 0) -> Doc:
         """The Doc of one text (a string, or a list of tokens taken as one sentence)."""
-        return next(self.pipe([text], nbest=nbest))
+        return self.process([text], nbest)[0]
 
-    def pipe(self, texts: Iterable[TextInput], batch_size: int = 64, nbest: int = 0) -> Iterator[Doc]:
-        """The Doc of each text, in input order; `batch_size` texts are held in memory at a time."""
-        iterator = iter(texts)
-        while chunk := list(itertools.islice(iterator, batch_size)):
-            yield from self.process(chunk, nbest)
+    def pipe(
+        self, texts: Iterable[TextInput], batch_size: int = 64, nbest: int = 0, n_process: int = 1
+    ) -> Iterator[Doc]:
+        """The Doc of each text, in input order, `batch_size` texts at a time; with `n_process` > 1,
+        tagged by that many worker processes, each opening this run itself with its share of the cores
+        (at most two batches per worker are held in memory)."""
+        chunks = chunked(texts, batch_size)
+        if n_process == 1:
+            for chunk in chunks:
+                yield from self.process(chunk, nbest)
+            return
+        for docs in ordered_map(process_in_worker, ((c, nbest) for c in chunks), n_process, *self.reopen()):
+            yield from docs
+
+    def reopen(self) -> tuple[object, tuple]:
+        """How a worker process opens this same pipeline: the setup function and its arguments."""
+        predictor = self.run.predictor
+        options = {
+            "precision": predictor.precision,
+            "document_consistency": predictor.document_consistency,
+            "batch_size": predictor.batch_size,
+        }
+        return open_in_worker, (self.run.files, options, self.splitter.max_tokens)
 
     def process(self, texts: list[TextInput], nbest: int = 0) -> list[Doc]:
         """The Docs of a list of texts, tagged together (each text is one document for consistency)."""
@@ -118,11 +138,12 @@ class Pipeline:
         split = [(t, next(raw)) if isinstance(t, str) else pretokenized(list(t)) for t in texts]
         sentences = [[token.text for token in s] for _, doc in split for s in doc]
         documents = [i for i, (_, doc) in enumerate(split) for _ in doc]
-        tags, chains = self.experiment.tag_with_chains(sentences, documents) if sentences else ([], [])
+        tagged = self.run.predictor.predict(sentences, documents, scores=True)
         docs, position = [], 0
         for text, doc_sentences in split:
             count = len(doc_sentences)
-            doc_tags, doc_chains = tags[position : position + count], chains[position : position + count]
+            doc_tags = tagged.tags[position : position + count]
+            doc_chains = tagged.chains[position : position + count]
             position += count
             entities = [
                 entity
@@ -144,5 +165,34 @@ class Pipeline:
 
     def best_paths(self, chain: Chain, k: int) -> list[tuple[list[str], float]]:
         """The k most probable tag sequences of a sentence, as tags, with their probabilities."""
-        labels, to_bio = self.experiment.config.labels, self.scheme.to_bio.tolist()
+        labels, to_bio = self.run.labels, self.to_bio
         return [([labels[to_bio[i]] for i in path], round(p, 6)) for path, p in chain.best_paths(k)]
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of `size` items (the last may be shorter)."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+_worker_pipeline: Pipeline | None = None
+
+
+def open_in_worker(files: RunFiles, options: dict, max_tokens: int) -> None:
+    """A worker process's own pipeline of the run."""
+    global _worker_pipeline
+    _worker_pipeline = Pipeline(open_run(files, **options), TextSplitter(max_tokens))
+
+
+def worker_pipeline() -> Pipeline:
+    """This worker process's pipeline, opened by `open_in_worker`."""
+    if _worker_pipeline is None:
+        raise RuntimeError("no pipeline was opened in this process")
+    return _worker_pipeline
+
+
+def process_in_worker(job: tuple[list[TextInput], int]) -> list[Doc]:
+    """The Docs of one chunk of texts, in a worker process."""
+    texts, nbest = job
+    return worker_pipeline().process(texts, nbest)

@@ -1,26 +1,48 @@
-"""Numeric precision for prediction, checked once per process against this CPU by running the model."""
+"""Numeric precision for prediction, checked once per machine against this CPU by running the model."""
 
 from __future__ import annotations
 
+import json
+import os
+import platform
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from ner.utils.config import PRECISIONS
 from ner.utils.console import log
+from ner.utils.io import atomic_write_json
 
 PROBE_REPEATS = 3
 # bfloat16 must save at least this fraction of float32's time to be worth its rounding.
 MIN_SAVING = 0.05
-
-_probed: dict[tuple, tuple[str, str]] = {}
+CACHE_FILE = "precision.json"
 
 
 def cpu_capability() -> str:
     """The vector instruction set PyTorch's CPU kernels run with here (e.g. AVX512, AVX2)."""
     return torch.backends.cpu.get_cpu_capability()
+
+
+def cpu_name() -> str:
+    """This machine's processor model, as the kernel reports it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cache_dir() -> Path:
+    """Where ner remembers what it measured on this machine: $NER_CACHE_DIR, else ner/ in the user's cache."""
+    if os.environ.get("NER_CACHE_DIR"):
+        return Path(os.environ["NER_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ner"
 
 
 def autocast(device: torch.device, precision: str) -> torch.autocast:
@@ -39,17 +61,20 @@ def _seconds(run: Callable[[], object]) -> float:
     return min(times)
 
 
-def _kernel_key(model: nn.Module, device: torch.device, precision: str) -> tuple:
-    """What decides whether a precision works: the device, the CPU's instruction set and the layer types."""
+def _kernel_key(model: nn.Module, device: torch.device, precision: str) -> str:
+    """What decides whether a precision works and pays: the machine, its instruction set, the threads,
+    torch's version and the model's layer types."""
     layers = sorted({type(module).__name__ for module in model.modules()})
-    return (device.type, cpu_capability(), precision, tuple(layers))
+    parts = [device.type, cpu_name(), cpu_capability(), str(torch.get_num_threads()), torch.__version__]
+    return "|".join([*parts, precision, ",".join(layers)])
 
 
 def probe(
     model: nn.Module, forwards: list[Callable[[], torch.Tensor]], device: torch.device, precision: str
 ) -> str:
     """`precision` if `model`'s own kernels run in it here on every batch of `forwards` and it is faster
-    than float32 on the first, else float32 with one line saying why. Probed once per kind of model.
+    than float32 on the first, else float32 with one line saying why. Measured once per machine and kind
+    of model, and remembered in the cache folder (`cache_dir`).
 
     Pass batches that take each kernel path: PyTorch runs an LSTM through oneDNN when all its sequences
     have one length, and through its own kernel otherwise."""
@@ -58,31 +83,34 @@ def probe(
     if precision == "float32":
         return precision
     key = _kernel_key(model, device, precision)
-    if key not in _probed:
-        _probed[key] = _try(forwards, device, precision)
-        chosen, reason = _probed[key]
-        if reason:
-            _note(device, precision, reason, chosen)
-    return _probed[key][0]
+    remembered = _read_cache()
+    if key not in remembered:
+        remembered[key] = list(_try(forwards, device, precision))
+        _write_cache(remembered)
+    chosen, reason = remembered[key]
+    if reason:
+        log.print(
+            f"[yellow]note[/]: {precision} {reason} on this {device.type} ({cpu_capability()}); "
+            f"predicting in {chosen}"
+        )
+    return chosen
 
 
-def fall_back(model: nn.Module, device: torch.device, precision: str, error: RuntimeError) -> str:
-    """float32 from now on for this kind of model, after `precision` failed on a batch the probe missed."""
-    reason = f"does not run ({_first_line(error)})"
-    _probed[_kernel_key(model, device, precision)] = ("float32", reason)
-    _note(device, precision, reason, "float32")
-    return "float32"
+def _read_cache() -> dict[str, list[str]]:
+    """The probe results remembered on this machine (none if the file is missing or unreadable)."""
+    try:
+        data = json.loads((cache_dir() / CACHE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
-def _note(device: torch.device, precision: str, reason: str, chosen: str) -> None:
-    log.print(
-        f"[yellow]note[/]: {precision} {reason} on this {device.type} ({cpu_capability()}); predicting in {chosen}"
-    )
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+def _write_cache(remembered: dict[str, list[str]]) -> None:
+    """Remember the probe results, or say in one line why they cannot be."""
+    try:
+        atomic_write_json(cache_dir() / CACHE_FILE, remembered)
+    except OSError as err:
+        log.print(f"[yellow]note[/]: cannot remember the precision probe in {cache_dir()} ({err})")
 
 
 def _try(forwards: list[Callable[[], torch.Tensor]], device: torch.device, precision: str) -> tuple[str, str]:
@@ -100,7 +128,7 @@ def _try(forwards: list[Callable[[], torch.Tensor]], device: torch.device, preci
             reduced(forward)()
         reduced_seconds = _seconds(reduced(forwards[0]))
     except RuntimeError as err:
-        return "float32", f"does not run ({_first_line(err)})"
+        return "float32", f"does not run ({first_line(err)})"
     float_seconds = _seconds(forwards[0])
     if reduced_seconds > (1.0 - MIN_SAVING) * float_seconds:
         return "float32", (
@@ -108,3 +136,9 @@ def _try(forwards: list[Callable[[], torch.Tensor]], device: torch.device, preci
             "a batch)"
         )
     return precision, ""
+
+
+def first_line(error: Exception) -> str:
+    """The first line of an error's message (or its type's name)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

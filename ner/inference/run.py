@@ -1,28 +1,37 @@
-"""A trained run's folder opened for use: config, tokenizer, label map, model, and tagging with them."""
+"""A trained run opened for use by one function, in any process: config, vocabulary with its extension,
+model, and the Predictor with its precision decided."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from ner.data_processing.constants import PAD_TOKEN, UNK_TOKEN
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.readers import read_json_file
 from ner.data_processing.tokenizer import Tokenizer
-from ner.data_processing.vectors import load_word_vectors
-from ner.inference.tagging import predict_chains, predict_ids
-from ner.models.document_consistency import harmonize_documents
+from ner.data_processing.vectors import WordVectors, load_word_vectors
+from ner.inference.precision import probe
+from ner.inference.predictor import Predictor
 from ner.models.ner_predictor import NERPredictor
-from ner.nn.heads.chain import Chain
-from ner.nn.module import Module
+from ner.models.tagger import Tagger
 from ner.utils.config import TrainConfig, upgrade_config, validate
+from ner.utils.console import log
 from ner.utils.errors import ConfigError, DataFormatError
+from ner.utils.io import atomic_write
 from ner.utils.serialization import load_safetensors, load_torch
 from ner.utils.tracker import ExperimentTracker
+from ner.utils.utils import resolve_device
 
 
-def build_model(config: TrainConfig, tokenizer: Tokenizer) -> Module:
+def build_model(config: TrainConfig, tokenizer: Tokenizer) -> NERPredictor:
     """A fresh tagger for a config, a tokenizer and the config's label set."""
     model = NERPredictor(
         vocab_size=tokenizer.vocab_size,
@@ -75,154 +84,205 @@ def read_config(path: str | Path) -> TrainConfig:
         raise DataFormatError(str(path), None, str(err)) from None
 
 
-def load_model(config: TrainConfig, tokenizer: Tokenizer, weights_path: str | Path) -> Module:
+def load_model(config: TrainConfig, tokenizer: Tokenizer, weights_path: str | Path) -> NERPredictor:
     """A model built from a config with weights read safely from a file, shapes checked before use."""
     model = build_model(config, tokenizer)
     model.load_weights(read_weights(weights_path), str(weights_path))
     return model.eval()
 
 
-@dataclass
-class Experiment:
-    """A trained model ready to predict with: a run folder written by training, or (for the notebook's
-    scripts) a config, a tokenizer and a weights file given one by one."""
+EXTENSION_FILE = "vocab_extension.npz"
 
-    config: TrainConfig
-    tokenizer: Tokenizer
-    config_path: Path
-    tokenizer_path: Path
-    tracker: ExperimentTracker | None = None
-    weights_file: Path | None = None
-    models: dict[int | None, Module] = field(default_factory=dict, repr=False)
-    extension: torch.Tensor | None = field(default=None, repr=False)
+
+@dataclass(frozen=True)
+class RunFiles:
+    """Where a trained model's files are: a run folder written by training (`folder`), or, for the
+    notebook's scripts, a config, a tokenizer and a weights file given one by one."""
+
+    config: Path
+    tokenizer: Path
+    weights: Path
+    folder: Path | None = None
 
     @classmethod
-    def open(cls, run_dir: str | Path) -> Experiment:
-        """Open a run folder, checking it holds a config and a tokenizer."""
+    def of_folder(cls, run_dir: str | Path, epoch: int | None = None) -> RunFiles:
+        """A run folder's files: its best model, or epoch `epoch`'s checkpoint."""
         tracker = ExperimentTracker(run_dir)
         if not tracker.run_dir.is_dir():
             raise DataFormatError(str(run_dir), None, "no such experiment folder")
-        config = read_config(tracker.config_path)
-        tokenizer = Tokenizer.load(tracker.tokenizer_path)
-        return cls(config, tokenizer, tracker.config_path, tracker.tokenizer_path, tracker)
-
-    @classmethod
-    def from_files(
-        cls, config_path: str | Path, tokenizer_path: str | Path, weights_path: str | Path
-    ) -> Experiment:
-        """A model given as its run's config.json, its tokenizer file and a checkpoint or model file."""
-        config_path, tokenizer_path = Path(config_path), Path(tokenizer_path)
-        config, tokenizer = read_config(config_path), Tokenizer.load(tokenizer_path)
-        return cls(config, tokenizer, config_path, tokenizer_path, weights_file=Path(weights_path))
-
-    def weights_path(self, epoch: int | None = None) -> Path:
-        """The best model's file (or the file given), or epoch `epoch`'s checkpoint."""
-        if epoch is None and self.weights_file is not None:
-            return self.weights_file
-        if self.tracker is None:
-            raise DataFormatError(str(self.config_path), None, "epochs are read from a run folder")
         if epoch is None:
-            if not self.tracker.model_path.exists():
-                raise DataFormatError(str(self.tracker.run_dir), None, "holds no trained model yet")
-            return self.tracker.model_path
-        checkpoints = self.tracker.checkpoints()
-        if epoch not in checkpoints:
-            raise DataFormatError(
-                str(self.tracker.checkpoint_dir),
-                None,
-                f"no checkpoint of epoch {epoch}; found {sorted(checkpoints)}",
-            )
-        return checkpoints[epoch]
-
-    def model(self, epoch: int | None = None) -> Module:
-        """The run's best model, or the model of epoch `epoch`; read from disk once, and given the
-        pretrained vectors of the words its training data lacks if the run says so."""
-        if epoch not in self.models:
-            model = load_model(self.config, self.tokenizer, self.weights_path(epoch))
-            vectors = self.added_vectors()
-            if vectors is not None:
-                model.extend_vocabulary(vectors)
-            self.models[epoch] = model
-        return self.models[epoch]
-
-    def added_vectors(self) -> torch.Tensor | None:
-        """The vectors of the words the tokenizer was extended with (extending it the first time), or
-        None if the run has no pretrained vectors to extend its vocabulary from."""
-        settings = self.config.word_vectors
-        if settings.source is None or not settings.extend_vocabulary:
-            return None
-        if self.extension is None:
-            vectors = load_word_vectors(settings.source)
-            if settings.checksum not in (None, vectors.checksum):
+            weights = tracker.model_path
+        else:
+            checkpoints = tracker.checkpoints()
+            if epoch not in checkpoints:
                 raise DataFormatError(
-                    str(self.config_path),
+                    str(tracker.checkpoint_dir),
                     None,
-                    f"word_vectors: {settings.source} has checksum {vectors.checksum}, "
-                    f"not the {settings.checksum} this run was trained with",
+                    f"no checkpoint of epoch {epoch}; found {sorted(checkpoints)}",
                 )
-            positions = self.tokenizer.extend(vectors.words)
-            self.extension = torch.from_numpy(vectors.matrix[positions])
-        return self.extension
+            weights = checkpoints[epoch]
+        return cls(tracker.config_path, tracker.tokenizer_path, weights, tracker.run_dir)
 
-    def tag(
-        self,
-        sentences: list[list[str]],
-        documents: list[int | None] | None = None,
-        epoch: int | None = None,
-        precision: str | None = None,
-        document_consistency: bool | None = None,
-        batch_size: int = 256,
-    ) -> list[list[str]]:
-        """Tags of each token list, by the run's best model (or epoch `epoch`'s), in `precision` and with
-        document consistency over `documents` (each sentence's document number) as given or, by
-        default, as the run's config says."""
-        collator, examples, device, precision = self.prediction_inputs(sentences, precision)
-        ids = predict_ids(examples, collator, self.model(epoch), batch_size, device, precision)
-        return self.finish(sentences, ids, documents, document_consistency)
+    @property
+    def name(self) -> str:
+        """The run's name: its folder's."""
+        return (self.folder or self.config.parent).name
 
-    def tag_with_chains(
-        self,
-        sentences: list[list[str]],
-        documents: list[int | None] | None = None,
-        precision: str | None = None,
-        document_consistency: bool | None = None,
-        batch_size: int = 256,
-    ) -> tuple[list[list[str]], list[Chain]]:
-        """Tags of each token list as `tag` gives them, and the tag chain of each sentence (for the
-        probability of any span, and the k best tag sequences)."""
-        collator, examples, device, precision = self.prediction_inputs(sentences, precision)
-        predicted = predict_chains(examples, collator, self.model(), batch_size, device, precision)
-        ids = [tag_ids for tag_ids, _ in predicted]
-        return self.finish(sentences, ids, documents, document_consistency), [c for _, c in predicted]
 
-    def prediction_inputs(
-        self, sentences: list[list[str]], precision: str | None
-    ) -> tuple[DataCollator, list[dict], str, str]:
-        """The collator, the examples, the device and the precision (by default the run's) to tag with."""
-        collator = self.collator()
-        examples = [{collator.text_colname: tokens} for tokens in sentences]
-        return collator, examples, self.config.trainer.device, precision or self.config.predict.precision
+@dataclass(frozen=True)
+class Run:
+    """A trained model opened for use: its config, its vocabulary (extended with pretrained vectors if
+    the run says so), the tagger with its weights, and the Predictor every caller tags with."""
 
-    def finish(
-        self,
-        sentences: list[list[str]],
-        ids: list[list[int]],
-        documents: list[int | None] | None,
-        document_consistency: bool | None,
-    ) -> list[list[str]]:
-        """Tag ids as tags, made consistent within documents if asked (by default, as the run says)."""
-        id2label = self.id2label
-        tags = [[id2label[i] for i in seq] for seq in ids]
-        if document_consistency is None:
-            document_consistency = self.config.predict.document_consistency
-        if document_consistency and documents is not None:
-            tags = harmonize_documents(sentences, tags, documents)
-        return tags
+    files: RunFiles
+    config: TrainConfig
+    tokenizer: Tokenizer
+    model: Tagger
+    predictor: Predictor
 
-    def collator(self) -> DataCollator:
-        """A collator for prediction with this run's tokenizer and labels."""
-        return build_collator(self.config, self.tokenizer, for_prediction=True)
+    @property
+    def labels(self) -> list[str]:
+        return self.config.labels
 
     @property
     def id2label(self) -> dict[int, str]:
         return dict(enumerate(self.config.labels))
+
+    def best(self) -> dict | None:
+        """The run folder's best epoch and its validation metrics, if training recorded one."""
+        return ExperimentTracker(self.files.folder).best() if self.files.folder is not None else None
+
+
+def open_run(
+    source: str | Path | RunFiles,
+    epoch: int | None = None,
+    precision: str | None = None,
+    document_consistency: bool | None = None,
+    batch_size: int = 256,
+) -> Run:
+    """Open a run folder (or `RunFiles`) for prediction: the same tagger in any process that calls it.
+    `precision` (default: the run's `predict.precision`) is decided here, once, by the CPU probe;
+    `document_consistency` defaults to the run's `predict.document_consistency`."""
+    files = source if isinstance(source, RunFiles) else RunFiles.of_folder(source, epoch)
+    config = read_config(files.config)
+    tokenizer = Tokenizer.load(files.tokenizer)
+    if not files.weights.exists():
+        raise DataFormatError(str(files.folder or files.weights), None, "holds no trained model yet")
+    model = load_model(config, tokenizer, files.weights).to(resolve_device(config.trainer.device))
+    predictor = make_predictor(
+        config,
+        tokenizer,
+        model,
+        files.config.parent,
+        precision or config.predict.precision,
+        config.predict.document_consistency if document_consistency is None else document_consistency,
+        batch_size,
+    )
+    return Run(files, config, tokenizer, model, predictor)
+
+
+def make_predictor(
+    config: TrainConfig,
+    tokenizer: Tokenizer,
+    model: Tagger,
+    cache_dir: Path,
+    precision: str,
+    document_consistency: bool,
+    batch_size: int = 256,
+    vectors: WordVectors | None = None,
+) -> Predictor:
+    """The Predictor of a run's model: the tokenizer and the model extended with the run's pretrained
+    vectors (cached in `cache_dir`; `vectors` if already read), its prediction collator, and
+    `precision` as the CPU probe decides it."""
+    added = vocabulary_extension(config, tokenizer, cache_dir, vectors)
+    if added is not None:
+        model.extend_vocabulary(added)
+    collator = build_collator(config, tokenizer, for_prediction=True)
+    with torch.inference_mode():
+        chosen = probe(model, probe_forwards(model, collator), model_device(model), precision)
+    return Predictor(model, collator, config.labels, chosen, document_consistency, batch_size)
+
+
+def model_device(model: Tagger) -> torch.device:
+    """Where a model's weights are."""
+    return next(model.parameters()).device
+
+
+def probe_forwards(model: Tagger, collator: DataCollator) -> list:
+    """Forward passes for the precision probe: 64 sentences of the vocabulary's words in lengths 8 to 47,
+    and the first of them 64 times (sequences of one length take other kernels)."""
+    words = [t for t in list(collator.tokenizer.token2id)[:202] if t not in PROBE_SKIP] or ["word"]
+    sentences = [[words[(i * 7 + j) % len(words)] for j in range(8 + (i * 13) % 40)] for i in range(64)]
+    batches = [
+        collator([{collator.text_colname: s} for s in group]) for group in (sentences, sentences[:1] * 64)
+    ]
+    device = model_device(model)
+    return [functools.partial(model, batch.to(device)) for batch in batches]
+
+
+PROBE_SKIP = {PAD_TOKEN, UNK_TOKEN}
+
+
+def vocabulary_extension(
+    config: TrainConfig, tokenizer: Tokenizer, cache_dir: Path, vectors: WordVectors | None = None
+) -> torch.Tensor | None:
+    """Extend `tokenizer` with the words of the run's pretrained vectors that it lacks and return their
+    vectors (one row per added id), or None if the run has no vectors to extend from. The words and
+    vectors are kept in `cache_dir`/vocab_extension.npz, checked by the vectors' and the vocabulary's
+    checksums, so later opens skip reading the whole vectors source (`vectors`, if already read)."""
+    settings = config.word_vectors
+    if settings.source is None or not settings.extend_vocabulary:
+        return None
+    cache = cache_dir / EXTENSION_FILE
+    vocabulary = vocabulary_checksum(tokenizer)
+    cached = read_extension(cache, settings.checksum, vocabulary) if settings.checksum else None
+    if cached is not None:
+        words, matrix = cached
+        tokenizer.add_extension(words)
+        return torch.from_numpy(matrix)
+    vectors = vectors or load_word_vectors(settings.source)
+    if settings.checksum not in (None, vectors.checksum):
+        raise DataFormatError(
+            str(cache_dir / "config.json"),
+            None,
+            f"word_vectors: {settings.source} has checksum {vectors.checksum}, "
+            f"not the {settings.checksum} this run was trained with",
+        )
+    positions = tokenizer.extend(vectors.words)
+    matrix = np.ascontiguousarray(vectors.matrix[positions])
+    write_extension(cache, vectors.checksum, vocabulary, list(tokenizer.extension), matrix)
+    return torch.from_numpy(matrix)
+
+
+def vocabulary_checksum(tokenizer: Tokenizer) -> str:
+    """SHA-256 of a vocabulary's words in id order and its lookup settings."""
+    digest = hashlib.sha256(json.dumps([tokenizer.lowercase, list(tokenizer.token2id)]).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def read_extension(path: Path, vectors: str, vocabulary: str) -> tuple[list[str], np.ndarray] | None:
+    """The cached added words and their vectors, if the cache is there and made from these checksums."""
+    try:
+        with np.load(path) as data:
+            if str(data["vectors"]) != vectors or str(data["vocabulary"]) != vocabulary:
+                return None
+            words = data["words"].tobytes().decode("utf-8").split("\n")
+            return words, data["matrix"]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+
+
+def write_extension(path: Path, vectors: str, vocabulary: str, words: list[str], matrix: np.ndarray) -> None:
+    """Cache the added words and their vectors beside the run, or say in one line why it cannot."""
+    packed = np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as out:
+            np.savez(
+                out, vectors=np.array(vectors), vocabulary=np.array(vocabulary), words=packed, matrix=matrix
+            )
+
+    try:
+        atomic_write(path, write)
+    except OSError as err:
+        log.print(f"[yellow]note[/]: cannot cache the vocabulary extension in {path.parent} ({err})")

@@ -7,13 +7,14 @@ import re
 import torch
 from torch import nn
 
+from ner.data_processing.batch import Batch
 from ner.data_processing.constants import DEFAULT_LABELS
+from ner.models.tagger import Tagger
 from ner.nn.embeddings import CASING_FEATURES, CHARACTER_ENCODERS, TRANSFORMERS
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.nn.heads import HEADS
 from ner.nn.heads.tag_schemes import TAG_SCHEMES
 from ner.nn.models import ENCODERS
-from ner.nn.module import Module
 from ner.utils.config import upgrade_model_settings
 
 # Weight names of run folders written before the head owned the output layer and the CRF.
@@ -35,7 +36,7 @@ def upgrade_weight_names(state_dict: dict[str, torch.Tensor]) -> dict[str, torch
     return {upgrade_weight_name(name): tensor for name, tensor in state_dict.items()}
 
 
-class NERPredictor(Module):
+class NERPredictor(Tagger):
     """A tagger: word embedding (plus `chars` character features), the encoder `model`, the head `head`.
 
     With the defaults it is the notebook's model: `model="ffnn"` or `"rnn"` are the notebook's FFNN and
@@ -147,62 +148,60 @@ class NERPredictor(Module):
             drop & (input_ids != self.padding_idx), torch.full_like(input_ids, self.unk_idx), input_ids
         )
 
-    def represent(
-        self,
-        input_ids: torch.Tensor,
-        char_ids: torch.Tensor | None = None,
-        casing_ids: torch.Tensor | None = None,
-        piece_ids: torch.Tensor | None = None,
-        piece_word: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """(batch, length) token ids -> (batch, length, features) token vectors: word, characters,
-        casing, transformer."""
-        vectors = self.embedding(self._drop_words(input_ids))
+    def represent(self, batch: Batch) -> torch.Tensor:
+        """(batch, length, features) token vectors: word, characters, casing, transformer."""
+        vectors = self.embedding(self._drop_words(batch.input_ids))
         if self.char_encoder is not None:
-            if char_ids is None:
-                raise ValueError("this model reads character ids: build its collator with char_max_length")
-            vectors = torch.cat([vectors, self.char_encoder(char_ids)], dim=-1)
+            vectors = torch.cat([vectors, self.char_encoder(required(batch, "char_ids"))], dim=-1)
         if self.casing is not None:
-            if casing_ids is None:
-                raise ValueError("this model reads casing classes: build its collator with casing=True")
-            vectors = torch.cat([vectors, self.casing(casing_ids)], dim=-1)
+            vectors = torch.cat([vectors, self.casing(required(batch, "casing_ids"))], dim=-1)
         if self.transformer is not None:
-            if piece_ids is None or piece_word is None:
-                raise ValueError("this model reads WordPieces: build its collator with word_pieces")
-            words = self.transformer(piece_ids, piece_word, tuple(input_ids.shape))
+            pieces, owners = required(batch, "piece_ids"), required(batch, "piece_word")
+            words = self.transformer(pieces, owners, tuple(batch.input_ids.shape))
             vectors = torch.cat([vectors, words.to(vectors.dtype)], dim=-1)
         return self.input_dropout(vectors)
 
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        padding_mask: torch.Tensor | None = None,
-        char_ids: torch.Tensor | None = None,
-        casing_ids: torch.Tensor | None = None,
-        piece_ids: torch.Tensor | None = None,
-        piece_word: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """(batch, length) token ids -> (batch, length, tags) scores."""
-        vectors = self.represent(input_ids, char_ids, casing_ids, piece_ids, piece_word)
-        return self.head(self.model(vectors, padding_mask))
+    def forward(self, batch: Batch) -> torch.Tensor:
+        """(batch, length, scheme tags) emission scores."""
+        return self.head(self.model(self.represent(batch), batch.padding_mask))
 
     def loss(
-        self, scores: torch.Tensor, labels: torch.Tensor, class_weights: torch.Tensor | None = None
+        self,
+        emissions: torch.Tensor,
+        labels: torch.Tensor,
+        mask: torch.Tensor,
+        class_weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The head's loss per labelled token."""
-        return self.head.loss(scores, labels, class_weights)
+        """The head's loss per labelled real token."""
+        return self.head.loss(emissions, labels, mask, class_weights)
 
     @torch.no_grad()
-    def decode(self, scores: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
-        """The head's tag ids of each token."""
-        return self.head.decode(scores, padding_mask)
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The head's BIO label id of each token."""
+        return self.head.decode(emissions, mask)
 
-    def potentials(self, scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def potentials(self, emissions: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Emissions, transitions, start and end of the tag chain the head reads its scores as."""
-        return self.head.potentials(scores)
+        return self.head.potentials(emissions)
 
     upgrade_config = staticmethod(upgrade_model_settings)
     upgrade_state_dict = staticmethod(upgrade_weight_names)
+
+
+INPUT_HINTS = {
+    "char_ids": "character ids: build its collator with char_max_length",
+    "casing_ids": "casing classes: build its collator with casing=True",
+    "piece_ids": "WordPieces: build its collator with word_pieces",
+    "piece_word": "WordPieces: build its collator with word_pieces",
+}
+
+
+def required(batch: Batch, name: str) -> torch.Tensor:
+    """The batch's `name` tensor, which this model reads; refused by name when the collator left it out."""
+    value = getattr(batch, name)
+    if value is None:
+        raise ValueError(f"this model reads {INPUT_HINTS[name]}")
+    return value
 
 
 def check_choice(key: str, value: str, registry: object) -> None:

@@ -1,39 +1,30 @@
-"""The FastAPI application: POST /v1/entities, GET /v1/model, GET /healthz, GET / (the page)."""
+"""The FastAPI application: POST /v1/entities, GET /v1/model, GET /healthz, GET / (the page).
 
-from __future__ import annotations
+Request and response models are typed, so the OpenAPI document says exactly what the service accepts
+and answers (the request models are made per app: their size limits are the app's)."""
 
+import json
+import os
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import Body, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 import ner
 from ner.inference.pipeline import Doc, Pipeline
+from ner.inference.run import RunFiles
 from ner.serve.batcher import Batcher
 from ner.serve.page import page
 from ner.utils.spans import entity_types
 
 MAX_NBEST = 10
-
-
-class EntitiesRequest(BaseModel):
-    """One text or a list of texts, and how many best tag sequences per sentence to return."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    text: StrictStr | None = Field(None, description="one text to tag")
-    texts: list[StrictStr] | None = Field(None, description="several texts to tag, in order")
-    nbest: int = Field(0, ge=0, le=MAX_NBEST, strict=True, description="k best tag sequences per sentence")
-
-    @model_validator(mode="after")
-    def _one_of_text_or_texts(self) -> EntitiesRequest:
-        if (self.text is None) == (self.texts is None):
-            raise ValueError('give either "text" or "texts"')
-        return self
+# How `ner serve --workers N` hands each worker process its run and settings.
+ENVIRONMENT = "NER_SERVE"
 
 
 class Limits(BaseModel):
@@ -43,6 +34,80 @@ class Limits(BaseModel):
     max_texts: int = 64
 
 
+class EntityOut(BaseModel):
+    """An entity: its text, type, character offsets (`end` exclusive) and the model's probability of
+    exactly this span with this type."""
+
+    text: str
+    label: str
+    start: int
+    end: int
+    score: float = Field(ge=0.0, le=1.0)
+
+
+class TagSequence(BaseModel):
+    """One tagging of a sentence and its probability."""
+
+    tags: list[str]
+    probability: float = Field(ge=0.0, le=1.0)
+
+
+class DocumentOut(BaseModel):
+    """A tagged text; `nbest` (each sentence's best tag sequences) only when the request asked for it."""
+
+    text: str
+    entities: list[EntityOut]
+    nbest: list[list[TagSequence]] | None = Field(None, description="present when nbest > 0 was asked")
+
+
+class DocumentsOut(BaseModel):
+    """The documents of `texts`, in order."""
+
+    documents: list[DocumentOut]
+
+
+class Problem(BaseModel):
+    """What was wrong with a request: one line naming the field and the problem."""
+
+    error: str
+    detail: list[dict] | None = None
+
+
+class Health(BaseModel):
+    """The service is up."""
+
+    status: str
+
+
+def request_models(limits: Limits) -> tuple[type[BaseModel], type[BaseModel]]:
+    """The two request shapes, one text or several, with this app's limits in their schema (answered
+    413 when broken, as the responses say)."""
+    nbest_field = Field(0, ge=0, le=MAX_NBEST, strict=True, description="k best tag sequences per sentence")
+    text_field = Field(
+        description=f"one text to tag, at most {limits.max_chars:,} characters",
+        json_schema_extra={"maxLength": limits.max_chars},
+    )
+
+    class TextRequest(BaseModel):
+        """One text: its Document comes back."""
+
+        model_config = ConfigDict(extra="forbid")
+        text: StrictStr = text_field
+        nbest: int = nbest_field
+
+    class TextsRequest(BaseModel):
+        """Several texts: `documents` come back, in order."""
+
+        model_config = ConfigDict(extra="forbid")
+        texts: list[Annotated[StrictStr, Field(json_schema_extra={"maxLength": limits.max_chars})]] = Field(
+            description=f"texts to tag, in order; at most {limits.max_texts}",
+            json_schema_extra={"maxItems": limits.max_texts},
+        )
+        nbest: int = nbest_field
+
+    return TextRequest, TextsRequest
+
+
 def problem(status: int, message: str) -> JSONResponse:
     """An error response that names the problem."""
     return JSONResponse(status_code=status, content={"error": message})
@@ -50,37 +115,58 @@ def problem(status: int, message: str) -> JSONResponse:
 
 def document(doc: Doc, nbest: int) -> dict:
     """A Doc as the service returns it: its text, entities and (if asked) best tag sequences."""
-    data = doc.to_dict()
-    result = {"text": data["text"], "entities": data["entities"]}
+    result = {"text": doc.text, "entities": [e.to_dict() for e in doc.entities]}
     if nbest > 0:
-        result["nbest"] = [sentence[:nbest] for sentence in data["nbest"]]
+        result["nbest"] = [
+            [{"tags": tags, "probability": p} for tags, p in sentence[:nbest]] for sentence in doc.nbest
+        ]
     return result
 
 
 def model_summary(pipeline: Pipeline) -> dict:
     """What GET /v1/model reports: labels, the model's parts and sizes, its validation metrics."""
-    experiment = pipeline.experiment
-    best = experiment.tracker.best() if experiment.tracker is not None else None
+    run = pipeline.run
+    best = run.best()
     return {
-        "run": str(experiment.config_path.parent.name),
+        "run": run.files.name,
         "version": ner.__version__,
-        "labels": experiment.config.labels,
-        "entity_types": entity_types(experiment.id2label),
-        "model": experiment.config.model.model_dump(),
-        "word_vectors": experiment.config.word_vectors.model_dump(),
-        "predict": experiment.config.predict.model_dump(),
+        "labels": run.labels,
+        "entity_types": entity_types(run.id2label),
+        "model": run.config.model.model_dump(),
+        "word_vectors": run.config.word_vectors.model_dump(),
+        "predict": run.config.predict.model_dump() | {"precision_used": run.predictor.precision},
         "tokenizer": pipeline.tokenizer_name,
-        "parameters": experiment.model().num_params(),
+        "parameters": run.model.num_params(),
         "validation": None if best is None else {"epoch": best["epoch"], "metrics": best["val_metrics"]},
     }
 
 
-def create_app(run_dir: str | Path, limits: Limits | None = None) -> FastAPI:
-    """The service of one trained run folder."""
+def validation_message(err: RequestValidationError) -> str:
+    """One line for a request the models refuse: the field and the problem, from the request shape the
+    body was meant as (by its keys)."""
+    body, errors = err.body, err.errors()
+    first = errors[0]
+    if first["type"] == "json_invalid":
+        return "body: the body is not valid JSON"
+    if body is None or first["loc"] == ("body",) and first["type"] == "missing":
+        return 'body: an empty body; send {"text": "..."} or {"texts": [...]}'
+    if not isinstance(body, dict):
+        return 'body: the body must be a JSON object: {"text": "..."} or {"texts": [...]}'
+    if ("text" in body) == ("texts" in body):
+        return 'body: give either "text" or "texts"'
+    shape = "TextRequest" if "text" in body else "TextsRequest"
+    mine = [e for e in errors if len(e["loc"]) > 1 and e["loc"][1] == shape] or errors
+    where = ".".join(str(p) for p in mine[0]["loc"][2:]) or "body"
+    return f"{where}: {mine[0]['msg']}"
+
+
+def create_app(source: str | Path | RunFiles, limits: Limits | None = None, **options: object) -> FastAPI:
+    """The service of one trained run (`options` as `open_run` takes them)."""
     limits = limits or Limits()
-    pipeline = Pipeline.load(run_dir)
+    pipeline = Pipeline.load(source, **options)
     summary = model_summary(pipeline)
     batcher = Batcher(pipeline)
+    TextRequest, TextsRequest = request_models(limits)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -97,28 +183,30 @@ def create_app(run_dir: str | Path, limits: Limits | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, err: RequestValidationError) -> JSONResponse:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"] if p != "body") or "body"
-        message = "the body is not valid JSON" if first["type"] == "json_invalid" else first["msg"]
-        if first["loc"] == ("body",) and first["type"] == "missing":
-            message = 'an empty body; send {"text": "..."} or {"texts": [...]}'
-        elif first["loc"] == ("body",) and first["type"] in ("model_attributes_type", "dict_type"):
-            message = 'the body must be a JSON object: {"text": "..."} or {"texts": [...]}'
         detail = jsonable_encoder(err.errors(), custom_encoder={Exception: str})
-        return JSONResponse(status_code=422, content={"error": f"{where}: {message}", "detail": detail})
+        return JSONResponse(status_code=422, content={"error": validation_message(err), "detail": detail})
 
-    @app.post("/v1/entities")
-    async def entities(request: EntitiesRequest):
+    @app.post(
+        "/v1/entities",
+        response_model=None,
+        responses={
+            200: {"model": DocumentOut | DocumentsOut, "description": "one document, or `documents`"},
+            413: {"model": Problem, "description": "a text or the list of texts is over the limit"},
+            422: {"model": Problem, "description": "the body is not one of the two request shapes"},
+        },
+    )
+    async def entities(request: Annotated[TextRequest | TextsRequest, Body()]) -> JSONResponse:
         """The entities of `text` (one document back) or of each of `texts` (`documents`, in order)."""
-        texts = [request.text] if request.text is not None else request.texts
+        one = isinstance(request, TextRequest)
+        texts = [request.text] if one else request.texts
         if len(texts) > limits.max_texts:
             return problem(413, f"texts: {len(texts)} texts; at most {limits.max_texts} a request")
         for i, text in enumerate(texts):
             if len(text) > limits.max_chars:
-                where = "text" if request.text is not None else f"texts[{i}]"
+                where = "text" if one else f"texts[{i}]"
                 return problem(413, f"{where}: {len(text):,} characters; at most {limits.max_chars:,}")
         docs = [document(doc, request.nbest) for doc in await batcher.tag(texts, request.nbest)]
-        return docs[0] if request.text is not None else {"documents": docs}
+        return JSONResponse(docs[0] if one else {"documents": docs})
 
     @app.get("/v1/model")
     async def model() -> dict:
@@ -126,9 +214,9 @@ def create_app(run_dir: str | Path, limits: Limits | None = None) -> FastAPI:
         return summary
 
     @app.get("/healthz")
-    async def healthz() -> dict:
+    async def healthz() -> Health:
         """Whether the service is up."""
-        return {"status": "ok"}
+        return Health(status="ok")
 
     @app.get("/", response_class=HTMLResponse)
     async def index() -> str:
@@ -136,3 +224,24 @@ def create_app(run_dir: str | Path, limits: Limits | None = None) -> FastAPI:
         return page(summary["entity_types"], limits.max_chars)
 
     return app
+
+
+def worker_settings(files: RunFiles, limits: Limits, options: dict, threads: int) -> dict[str, str]:
+    """The environment that tells a worker process (`app_from_environment`) what to serve."""
+    settings = {
+        "files": {k: str(v) if v is not None else None for k, v in vars(files).items()},
+        "limits": limits.model_dump(),
+        "options": options,
+        "threads": threads,
+    }
+    return {ENVIRONMENT: json.dumps(settings)}
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one `ner serve --workers N` worker process, as its environment describes it."""
+    import torch
+
+    settings = json.loads(os.environ[ENVIRONMENT])
+    torch.set_num_threads(settings["threads"])
+    files = RunFiles(**{k: Path(v) if v is not None else None for k, v in settings["files"].items()})
+    return create_app(files, Limits(**settings["limits"]), **settings["options"])

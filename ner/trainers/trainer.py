@@ -12,14 +12,15 @@ from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ner.data_processing.batch import Batch
 from ner.data_processing.constants import LABEL_IGNORE_IDX
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.dataset import as_examples
-from ner.inference.tagging import length_sorted_batches, predict_spans
-from ner.models.forward import decode, forward_model
+from ner.inference.predictor import Predictor, index_spans, length_sorted_batches
+from ner.models.tagger import as_tagger
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
-from ner.utils.metrics import compute_loss, sequence_metrics
+from ner.utils.metrics import sequence_metrics
 from ner.utils.serialization import load_torch, save_torch
 from ner.utils.tracker import BEST_METRIC, ExperimentTracker
 from ner.utils.utils import resolve_device
@@ -51,7 +52,10 @@ def epochs_within(budget_seconds: float, elapsed: float, epoch: int, start_epoch
 
 
 class Trainer:
-    """Trains a tagger, evaluates it each epoch over the whole split, and keeps checkpoints."""
+    """Trains a tagger, evaluates it each epoch over the whole split, and keeps checkpoints. `model` is a
+    tagger (NERPredictor) or one of the notebook's bare networks, adapted to the tagger contract here.
+    Validation tags through `predictor` (by default, one over this model and collator), so a run's best
+    epoch is chosen on the predictions that `ner evaluate` makes."""
 
     def __init__(
         self,
@@ -70,16 +74,18 @@ class Trainer:
         progress: bool = True,
         bucket_by_length: bool = True,
         lr_schedule: str = "constant",
+        predictor: Predictor | None = None,
     ):
         self.device = resolve_device(device)
         self.model = model.to(self.device)
+        self.tagger = as_tagger(self.model)
         self.optimizer = optimizer
         self.data_collator = data_collator
         self.label_colname = label_colname
         self.text_colname = data_collator.text_colname
         columns = [self.text_colname, label_colname]
         self.train_data = as_examples(train_data, columns)
-        self.val_data = as_examples(val_data, columns) if val_data is not None else None
+        self.val_data = as_examples(val_data, [*columns, "document"]) if val_data is not None else None
         self.grad_clip_max_norm = grad_clip_max_norm
         self.tracker = tracker
         self.seed = seed
@@ -98,10 +104,12 @@ class Trainer:
         self.class_weights = (
             None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float)
         )
-        if self.class_weights is not None and not getattr(model, "takes_class_weights", True):
+        if self.class_weights is not None and not self.tagger.takes_class_weights:
             raise ValueError("this model's head (a CRF) takes no class weights; set use_class_weights=False")
-        weight = None if self.class_weights is None else self.class_weights.to(self.device)
-        self.loss_fn = nn.CrossEntropyLoss(weight=weight, ignore_index=LABEL_IGNORE_IDX)
+        if self.class_weights is not None:
+            self.class_weights = self.class_weights.to(self.device)
+        labels = [self.id2label[i] for i in range(len(self.id2label))]
+        self.predictor = predictor or Predictor(self.tagger, data_collator, labels)
         self.start_epoch = 0
         self.planned_epochs: int | None = None
 
@@ -126,7 +134,7 @@ class Trainer:
                 examples, self.text_colname, batch_size, generator, self.bucket_by_length
             )
         else:
-            batches = length_sorted_batches(examples, self.text_colname, batch_size)
+            batches = length_sorted_batches([len(e[self.text_colname]) for e in examples], batch_size)
         return DataLoader(
             examples, batch_sampler=batches, collate_fn=self.data_collator, num_workers=num_workers
         )
@@ -140,54 +148,64 @@ class Trainer:
             group["lr"] = base * max(0.0, 1.0 - step / total)
         self._schedule = (step + 1, total)
 
-    def _to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {k: v.to(self.device) for k, v in batch.items()}
-
-    def _batch_loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Loss of a batch: the tagger's head's (with the class weights), else cross-entropy for a bare
-        network."""
-        if hasattr(self.model, "loss"):
-            return self.model.loss(logits, batch["labels"], self.loss_fn.weight)
-        return compute_loss(self.loss_fn, logits, batch["labels"])
+    def _batch_loss(self, emissions: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """The tagger's loss of a batch (with the class weights, if any)."""
+        labels, mask = batch.labels.to(emissions.device), batch.mask.to(emissions.device)
+        return self.tagger.loss(emissions, labels, mask, self.class_weights)
 
     def _run_epoch(self, data_loader: DataLoader, train: bool, description: str) -> dict[str, float]:
         """One pass over a split; metrics are computed once over all of its sentences."""
-        self.model.train(train)
         gold: list[list[int]] = []
         pred: list[list[int]] = []
         loss_sum, num_tokens = 0.0, 0
         with self._progress_bar() as bar:
             task = bar.add_task(description, total=len(data_loader), loss=float("nan"))
             for batch in data_loader:
-                batch = self._to_device(batch)
-                with torch.set_grad_enabled(train):
-                    logits = forward_model(self.model, batch)
-                    loss = self._batch_loss(logits, batch)
                 if train:
+                    self.tagger.train()
+                    emissions = self.tagger(batch.without_labels().to(self.device))
+                    loss = self._batch_loss(emissions, batch)
                     self._set_lr()
                     self.optimizer.zero_grad()
                     loss.backward()
                     if self.grad_clip_max_norm is not None:
                         nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip_max_norm)
                     self.optimizer.step()
-                tokens = int((batch["labels"] != LABEL_IGNORE_IDX).sum())
+                    emissions = emissions.detach()
+                else:
+                    self.tagger.eval()
+                    emissions = self.predictor.forward(batch)
+                    loss = self._batch_loss(emissions, batch)
+                tokens = int(batch.mask.sum())
                 loss_sum += loss.item() * tokens
                 num_tokens += tokens
-                with torch.no_grad():
-                    preds = decode(self.model, logits.detach(), batch["padding_mask"])
-                self._collect(preds, batch, gold, pred)
+                pred.extend(self.predictor.decode(batch, emissions))
+                gold.extend(real_labels(batch))
                 bar.update(task, advance=1, loss=loss_sum / max(num_tokens, 1))
         metrics = {"loss": loss_sum / max(num_tokens, 1)}
         metrics.update(sequence_metrics(gold, pred, self.id2label))
         return metrics
 
-    @staticmethod
-    def _collect(preds: torch.Tensor, batch: dict, gold: list, pred: list) -> None:
-        """Append the unpadded gold and predicted sequences of a batch."""
-        keep = (batch["labels"] != LABEL_IGNORE_IDX).cpu()
-        for p_row, g_row, k_row in zip(preds.cpu(), batch["labels"].cpu(), keep, strict=True):
-            gold.append(g_row[k_row].tolist())
-            pred.append(p_row[k_row].tolist())
+    @torch.inference_mode()
+    def validate(self) -> dict[str, float]:
+        """Metrics of the validation split as the predictor tags it: the same batches, decoding and
+        document consistency as `ner evaluate`, and the loss of those emissions."""
+        examples = self.val_data
+        sentences = [e[self.text_colname] for e in examples]
+        documents = [e.get("document") for e in examples]
+        ids: list[list[int]] = [[] for _ in examples]
+        loss_sum, num_tokens = 0.0, 0
+        for indices, batch, emissions in self.predictor.run(examples):
+            tokens = int(batch.mask.sum())
+            loss_sum += self._batch_loss(emissions, batch).item() * tokens
+            num_tokens += tokens
+            for i, row in zip(indices, self.predictor.decode(batch, emissions), strict=True):
+                ids[i] = row
+        tags = self.predictor.finish(sentences, ids, documents)
+        label2id = self.label2id
+        gold = [self.data_collator.encode_labels(e[self.label_colname]) for e in examples]
+        pred = [[label2id[t] for t in row] for row in tags]
+        return {"loss": loss_sum / max(num_tokens, 1), **sequence_metrics(gold, pred, self.id2label)}
 
     def _progress_bar(self) -> Progress:
         return Progress(
@@ -239,10 +257,7 @@ class Trainer:
             self._schedule = (epoch * steps_per_epoch, planned * steps_per_epoch)
             train_loader = self._loader(self.train_data, batch_size, True, epoch, num_workers)
             train_metrics = self._train_epoch(train_loader)
-            val_metrics = None
-            if self.val_data is not None:
-                val_loader = self._loader(self.val_data, batch_size, False, epoch, num_workers)
-                val_metrics = self._eval_epoch(val_loader)
+            val_metrics = self.validate() if self.val_data is not None else None
             if max_minutes is not None:
                 elapsed = time.monotonic() - started
                 planned = min(planned, epochs_within(max_minutes * 60, elapsed, epoch, self.start_epoch))
@@ -330,11 +345,26 @@ class Trainer:
         num_workers: int = 0,
         device: str | torch.device = "cpu",
         index_colname: str = "index",
-        precision: str = "float32",
+        document_consistency: bool = False,
     ) -> dict[str, list[str]]:
-        """Predicted entity spans of a test split, as 'start-end' strings in its index numbering (the
-        notebook's API over `predict_spans`; `num_workers` is accepted and unused)."""
-        return predict_spans(test_data, data_collator, model, batch_size, device, index_colname, precision)
+        """Predicted entity spans of a test split, as 'start-end' strings in its index numbering, tagged
+        by a Predictor over `model` (the notebook's API; `num_workers` is accepted and unused)."""
+        tagger = as_tagger(model.to(resolve_device(device)))
+        id2label = {v: k for k, v in data_collator.label2id.items() if v != LABEL_IGNORE_IDX}
+        labels = [id2label[i] for i in range(len(id2label))]
+        predictor = Predictor(tagger, data_collator, labels, "float32", document_consistency, batch_size)
+        examples = as_examples(test_data, [data_collator.text_colname, index_colname, "document"])
+        return index_spans(
+            predictor,
+            [e[data_collator.text_colname] for e in examples],
+            [e[index_colname] for e in examples],
+            [e.get("document") for e in examples],
+        )
+
+
+def real_labels(batch: Batch) -> list[list[int]]:
+    """Each row's gold label ids over its real tokens, in order."""
+    return [row[keep].tolist() for row, keep in zip(batch.labels, batch.mask, strict=True)]
 
 
 def load_model_state(model: nn.Module, state_dict: dict, source: str) -> None:

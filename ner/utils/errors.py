@@ -15,6 +15,9 @@ class DataFormatError(NerError, ValueError):
         where = f"{path}:{line}" if line is not None else str(path)
         super().__init__(f"{where}: {problem}")
 
+    def __reduce__(self) -> tuple:
+        return type(self), (self.path, self.line, self.problem)
+
 
 class ConfigError(NerError, ValueError):
     """A configuration value that is unknown, of the wrong type, or impossible."""
@@ -22,6 +25,9 @@ class ConfigError(NerError, ValueError):
     def __init__(self, key: str, problem: str):
         self.key, self.problem = key, problem
         super().__init__(f"config key '{key}': {problem}")
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.key, self.problem)
 
 
 class UnsafeFileError(NerError):

@@ -20,7 +20,8 @@ from torch import nn
 from ner.data_processing.constants import NER_DECODING_MAP
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.tokenizer import Tokenizer
-from ner.models.forward import decode, forward_model
+from ner.inference.predictor import Predictor
+from ner.models.tagger import as_tagger
 from ner.nn.models.rnn import RNN
 from ner.utils.config import CollatorConfig
 from ner.utils.console import console as default_console
@@ -50,28 +51,32 @@ def _tokens(text: str | list[str]) -> list[str]:
     return text.split(" ") if isinstance(text, str) else list(text)
 
 
-def _model_input(tokenizer: Tokenizer, model: nn.Module, tokens: list[str]) -> dict[str, torch.Tensor]:
-    """A one-sentence batch on the model's device, with the character ids, casing classes and
-    WordPieces of models that read them."""
-    device = next(model.parameters()).device
-    char_max_length = CollatorConfig().char_max_length if getattr(model, "uses_chars", False) else None
-    casing = getattr(model, "uses_casing", False)
-    pieces = getattr(model, "uses_word_pieces", None)
-    collator = DataCollator(tokenizer, char_max_length=char_max_length, casing=casing, word_pieces=pieces)
-    batch = collator([{"text": tokens}])
-    return {k: v.to(device) for k, v in batch.items() if k != "labels"}
+def sentence_predictor(
+    tokenizer: Tokenizer, model: nn.Module, id2label: dict[int, str] | None = None
+) -> Predictor:
+    """A Predictor for a model given without its run: the collator gives it the character ids, casing
+    classes and WordPieces it reads (characters cut at the config's default length)."""
+    tagger = as_tagger(model)
+    id2label = {i: t for i, t in NER_DECODING_MAP.items() if i >= 0} if id2label is None else id2label
+    collator = DataCollator(
+        tokenizer,
+        char_max_length=CollatorConfig().char_max_length if getattr(model, "uses_chars", False) else None,
+        casing=getattr(model, "uses_casing", False),
+        word_pieces=getattr(model, "uses_word_pieces", None),
+    )
+    return Predictor(tagger, collator, [id2label[i] for i in range(len(id2label))])
 
 
-@torch.no_grad()
 def predict_sentence(
-    tokenizer: Tokenizer, model: nn.Module, tokens: list[str], id2label: dict[int, str] | None = None
+    tokenizer: Tokenizer,
+    model: nn.Module,
+    tokens: list[str],
+    id2label: dict[int, str] | None = None,
+    predictor: Predictor | None = None,
 ) -> list[str]:
-    """Predicted tags of one tokenized sentence."""
-    id2label = NER_DECODING_MAP if id2label is None else id2label
-    model.eval()
-    batch = _model_input(tokenizer, model, tokens)
-    ids = decode(model, forward_model(model, batch), batch["padding_mask"])[0]
-    return [id2label[int(i)] for i in ids]
+    """Predicted tags of one tokenized sentence, by `predictor` (by default one over `model`)."""
+    predictor = predictor or sentence_predictor(tokenizer, model, id2label)
+    return predictor.tag([tokens])[0]
 
 
 def inspect_preds(
@@ -81,10 +86,11 @@ def inspect_preds(
     labels: list[str] | None = None,
     id2label: dict[int, str] | None = None,
     console: Console | None = None,
+    predictor: Predictor | None = None,
 ) -> pd.DataFrame:
     """Print a table of token, is-unk?, predicted and true tag, coloured by the notebook's convention."""
     tokens = _tokens(text)
-    preds = predict_sentence(tokenizer, model, tokens, id2label)
+    preds = predict_sentence(tokenizer, model, tokens, id2label, predictor)
     unk = tokenizer.unk_id
     is_unk = [i == unk for i in tokenizer.encode(tokens)]
     table = Table(caption=CONVENTION if labels is not None else None)
@@ -110,6 +116,7 @@ def visualize_activations(
     nonlinearity: Callable[[torch.Tensor], torch.Tensor] | None = F.relu,
     id2label: dict[int, str] | None = None,
     output_path: str | Path | None = None,
+    predictor: Predictor | None = None,
 ) -> plt.Figure:
     """Heatmap of `module`'s activations (after `nonlinearity`), token by unit; tokens coloured by match."""
     tokens = _tokens(text)
@@ -124,7 +131,7 @@ def visualize_activations(
     try:
         for rnn in fused:
             rnn.fused = False
-        preds = predict_sentence(tokenizer, model, tokens, id2label)
+        preds = predict_sentence(tokenizer, model, tokens, id2label, predictor)
     finally:
         handle.remove()
         for rnn in fused:

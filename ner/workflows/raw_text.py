@@ -6,18 +6,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
 
 from ner.data_processing.readers import stream_documents
-from ner.inference.pipeline import Doc, Pipeline
+from ner.inference.pipeline import Doc, Pipeline, chunked, worker_pipeline
 from ner.inference.render import PAGE_END, colours, page_start, render_doc
+from ner.inference.workers import ordered_map
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
 from ner.utils.io import atomic_path
 from ner.utils.spans import entity_types
 
 RAW_INPUTS = {".txt": "raw", ".jsonl": "jsonl"}
-OUTPUTS = (".jsonl", ".conll", ".html")
 
 
 def raw_format(path: str | Path, fmt: str = "auto") -> str | None:
@@ -27,59 +26,83 @@ def raw_format(path: str | Path, fmt: str = "auto") -> str | None:
     return RAW_INPUTS.get(Path(path).suffix.lower()) if fmt == "auto" else None
 
 
-def write_jsonl(out: TextIO, record: dict, doc: Doc) -> None:
+def jsonl_record(record: dict, doc: Doc, palette: dict[str, str]) -> str:
     """The input object with its entities (and, if asked, each sentence's best tag sequences) added."""
     found = doc.to_dict()
     added = {key: found[key] for key in ("entities", "nbest") if key in found}
-    out.write(json.dumps(record | added, ensure_ascii=False) + "\n")
+    return json.dumps(record | added, ensure_ascii=False) + "\n"
 
 
-def write_conll(out: TextIO, record: dict, doc: Doc) -> None:
+def conll_record(record: dict, doc: Doc, palette: dict[str, str]) -> str:
     """Token TAB tag, a blank line after each sentence, -DOCSTART- before each document."""
-    out.write("-DOCSTART-\tO\n\n")
-    for sentence, tags in zip(doc.sentences, doc.tags, strict=True):
-        out.write("".join(f"{token.text}\t{tag}\n" for token, tag in zip(sentence, tags, strict=True)) + "\n")
+    blocks = [
+        "".join(f"{token.text}\t{tag}\n" for token, tag in zip(sentence, tags, strict=True)) + "\n"
+        for sentence, tags in zip(doc.sentences, doc.tags, strict=True)
+    ]
+    return "-DOCSTART-\tO\n\n" + "".join(blocks)
 
 
-def tag_documents(
-    pipeline: Pipeline, records: Iterator[dict], nbest: int = 0, batch_size: int = 64
-) -> Iterator[tuple[dict, Doc]]:
-    """Each input record with its Doc, in order, `batch_size` documents at a time."""
-    pending: list[dict] = []
-    for record in records:
-        pending.append(record)
-        if len(pending) == batch_size:
-            yield from zip(pending, pipeline.process([r["text"] for r in pending], nbest), strict=True)
-            pending = []
-    if pending:
-        yield from zip(pending, pipeline.process([r["text"] for r in pending], nbest), strict=True)
+def html_record(record: dict, doc: Doc, palette: dict[str, str]) -> str:
+    """The document's text with its entities highlighted."""
+    return render_doc(doc, palette) + "\n"
+
+
+WRITERS = {".jsonl": jsonl_record, ".conll": conll_record, ".html": html_record}
+CHUNK = 64
+
+
+def format_chunk(pipeline: Pipeline, job: tuple[list[dict], int, str]) -> str:
+    """One chunk of input records tagged and written out in the output's format."""
+    records, nbest, suffix = job
+    docs = pipeline.process([r["text"] for r in records], nbest)
+    palette = colours(entity_types(pipeline.run.id2label))
+    write = WRITERS[suffix]
+    return "".join(write(record, doc, palette) for record, doc in zip(records, docs, strict=True))
+
+
+def format_in_worker(job: tuple[list[dict], int, str]) -> str:
+    """`format_chunk` with a worker process's own pipeline."""
+    return format_chunk(worker_pipeline(), job)
 
 
 def predict_raw_file(
-    run_dir: str | Path, input_path: str | Path, output_path: str | Path, fmt: str = "auto", nbest: int = 0
+    run_dir: str | Path,
+    input_path: str | Path,
+    output_path: str | Path,
+    fmt: str = "auto",
+    nbest: int = 0,
+    workers: int = 1,
+    **options: object,
 ) -> int:
-    """Tag a raw-text file into `output_path` (written whole or not at all); returns the document count."""
+    """Tag a raw-text file into `output_path` (written whole or not at all) in `workers` processes;
+    returns the document count. `options` go to `open_run` (epoch, precision, document consistency)."""
     suffix = Path(output_path).suffix.lower()
-    if suffix not in OUTPUTS:
+    if suffix not in WRITERS:
         raise DataFormatError(
             str(output_path), None, f"write .jsonl, .conll or .html, not {suffix or 'no suffix'}"
         )
-    pipeline = Pipeline.load(run_dir)
+    pipeline = Pipeline.load(run_dir, **options)
     records = stream_documents(input_path, raw_format(input_path, fmt))
     count = 0
+
+    def jobs() -> Iterator[tuple[list[dict], int, str]]:
+        nonlocal count
+        for chunk in chunked(records, CHUNK):
+            count += len(chunk)
+            yield chunk, nbest, suffix
+
+    if workers == 1:
+        parts = (format_chunk(pipeline, job) for job in jobs())
+    else:
+        parts = ordered_map(format_in_worker, jobs(), workers, *pipeline.reopen())
     with atomic_path(output_path) as tmp, open(tmp, "w", encoding="utf-8") as out:
         if suffix == ".html":
-            palette = colours(entity_types(pipeline.experiment.id2label))
+            palette = colours(entity_types(pipeline.run.id2label))
             out.write(page_start(f"Entities in {Path(input_path).name}", palette))
-        for record, doc in tag_documents(pipeline, records, nbest):
-            if suffix == ".jsonl":
-                write_jsonl(out, record, doc)
-            elif suffix == ".conll":
-                write_conll(out, record, doc)
-            else:
-                out.write(render_doc(doc, palette) + "\n")
-            count += 1
+        for part in parts:
+            out.write(part)
         if suffix == ".html":
             out.write(PAGE_END)
-    log.print(f"tagged {count} documents ({pipeline.tokenizer_name}) -> {output_path}")
+    processes = f", {workers} worker processes" if workers > 1 else ""
+    log.print(f"tagged {count} documents ({pipeline.tokenizer_name}{processes}) -> {output_path}")
     return count

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from ner.inference.run import Experiment
+from ner.inference.run import open_run
 from ner.utils.console import console
 from ner.utils.errors import DataFormatError
 
@@ -26,16 +26,15 @@ def report_runs(run_dirs: list[str | Path]) -> Table:
     for column in ("run", "model", "params", "best epoch", *COLUMNS.values()):
         table.add_column(column, justify="left" if column in ("run", "model") else "right")
     for run_dir in run_dirs:
-        experiment = Experiment.open(run_dir)
-        best = experiment.tracker.best()
+        run = open_run(run_dir, precision="float32")
+        best = run.best()
         if best is None:
             raise DataFormatError(str(run_dir), None, "has no best.json: no epoch has finished")
-        model = experiment.model()
         metrics = best["val_metrics"]
         table.add_row(
             Path(run_dir).name,
-            experiment.config.model.model,
-            f"{model.num_params():,}",
+            run.config.model.model,
+            f"{run.model.num_params():,}",
             str(best["epoch"]),
             *(f"{metrics[c]:.4f}" for c in COLUMNS),
         )

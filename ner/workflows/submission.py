@@ -8,11 +8,11 @@ import zipfile
 from pathlib import Path
 
 from ner.data_processing.dataset import load_dataset
-from ner.inference.run import Experiment
+from ner.inference.predictor import index_spans
+from ner.inference.run import Run
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
 from ner.utils.io import atomic_write
-from ner.utils.spans import get_named_entity_spans
 
 SUBMISSION_KINDS = {
     "leaderboard": "leaderboard_submission.zip",
@@ -32,25 +32,15 @@ def spans_csv(spans: dict[str, list[str]]) -> str:
     return buffer.getvalue()
 
 
-def predict_test_spans(
-    dataset_dir: str | Path, experiment: Experiment, batch_size: int = 256, precision: str | None = None
-) -> dict[str, list[str]]:
+def predict_test_spans(dataset_dir: str | Path, run: Run) -> dict[str, list[str]]:
     """Predicted entity spans of a saved dataset's test split, as 'start-end' strings in its index
-    numbering, by the experiment's model with its precision and document consistency."""
+    numbering, by the run's Predictor (its precision and document consistency)."""
     dataset = load_dataset(dataset_dir)
     if "test" not in dataset:
         raise DataFormatError(str(dataset_dir), None, "has no test split to predict")
     test = dataset["test"]
     documents = test["document"] if "document" in test.column_names else None
-    tags = experiment.tag(test["text"], documents, precision=precision, batch_size=batch_size)
-    label2id = {label: i for i, label in enumerate(experiment.config.labels)}
-    spans: dict[str, list[str]] = {}
-    for sentence_tags, index in zip(tags, test["index"], strict=True):
-        ids = [label2id[tag] for tag in sentence_tags]
-        found = get_named_entity_spans(ids, [int(i) for i in index], experiment.id2label)
-        for etype, etype_spans in found.items():
-            spans.setdefault(etype, []).extend(f"{start}-{end}" for start, end in etype_spans)
-    return spans
+    return index_spans(run.predictor, test["text"], test["index"], documents)
 
 
 def source_files() -> list[Path]:
@@ -61,10 +51,9 @@ def source_files() -> list[Path]:
 def make_submission(
     dataset_dir: str | Path,
     output_dir: str | Path,
-    models: dict[str, Experiment],
+    models: dict[str, Run],
     kind: str = "final",
     net_ids: str | None = None,
-    precision: str | None = None,
 ) -> Path:
     """Write `<kind>` zip into `output_dir`: per model `NAME/test_preds.csv` (and, for a final
     submission, its config, tokenizer and weights) plus, for milestone and final, the package sources."""
@@ -73,15 +62,14 @@ def make_submission(
     if kind != "milestone" and not models:
         raise DataFormatError(str(output_dir), None, f"a {kind} submission needs at least one model")
     members: dict[str, bytes | Path] = {}
-    for name, experiment in models.items():
-        spans = predict_test_spans(dataset_dir, experiment, precision=precision)
+    for name, run in models.items():
+        spans = predict_test_spans(dataset_dir, run)
         members[f"{name}/test_preds.csv"] = spans_csv(spans).encode()
         log.print(f"{name}: " + ", ".join(f"{t} {len(s)}" for t, s in spans.items()) + " predicted spans")
         if kind == "final":
-            weights = experiment.weights_path()
-            members[f"{name}/config.json"] = experiment.config_path
-            members[f"{name}/tokenizer.json"] = experiment.tokenizer_path
-            members[f"{name}/{weights.name}"] = weights
+            members[f"{name}/config.json"] = run.files.config
+            members[f"{name}/tokenizer.json"] = run.files.tokenizer
+            members[f"{name}/{run.files.weights.name}"] = run.files.weights
     if kind != "leaderboard":
         for path in source_files():
             members[str(Path("ner") / path.relative_to(PACKAGE_DIR))] = path

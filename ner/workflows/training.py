@@ -12,7 +12,14 @@ from torch.optim import AdamW
 from ner.data_processing.dataset import label_set, load_dataset
 from ner.data_processing.tokenizer import Tokenizer
 from ner.data_processing.vectors import WordVectors, load_word_vectors
-from ner.inference.run import build_collator, build_model, read_config, read_weights
+from ner.inference.run import (
+    EXTENSION_FILE,
+    build_collator,
+    build_model,
+    make_predictor,
+    read_config,
+    read_weights,
+)
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.nn.embeddings.transformer import TransformerEmbedding
 from ner.trainers.trainer import Trainer
@@ -29,6 +36,7 @@ RUN_FILES = (
     "model.safetensors",
     "train_metrics.jsonl",
     "val_metrics.jsonl",
+    EXTENSION_FILE,
 )
 
 
@@ -144,6 +152,17 @@ def train_model(
     if vectors is not None:
         start_from_vectors(model, tokenizer, vectors)
     last_epoch = prepare_run(config, tracker, tokenizer, resume, overwrite)
+    # Validation tags as `ner evaluate` does (vocabulary extended, documents made consistent), in
+    # float32 so that training stays deterministic on every CPU.
+    predictor = make_predictor(
+        config,
+        Tokenizer.load(tracker.tokenizer_path),
+        model,
+        tracker.run_dir,
+        "float32",
+        config.predict.document_consistency,
+        vectors=vectors,
+    )
     settings = config.optimizer.model_dump(exclude={"name", "lr_schedule", "transformer_lr"})
     optimizer = AdamW(parameter_groups(model, config.optimizer.transformer_lr), **settings)
     trainer = Trainer(
@@ -161,6 +180,7 @@ def train_model(
         use_class_weights=config.trainer.use_class_weights,
         bucket_by_length=config.trainer.bucket_by_length,
         lr_schedule=config.optimizer.lr_schedule,
+        predictor=predictor,
     )
     if last_epoch is not None:
         trainer.from_checkpoint(tracker.checkpoint_path(last_epoch))

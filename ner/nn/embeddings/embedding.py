@@ -1,18 +1,22 @@
 """Token embedding layer."""
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ner.nn.module import Module
 
 
 class TokenEmbedding(Module):
-    """Looks up a learned vector for each token id; the padding row stays zero."""
+    """Looks up a learned vector for each token id; the padding row stays zero. Ids past the vocabulary
+    read the frozen `extension` rows (pretrained vectors of words added after training), which are
+    never saved with the weights."""
 
     def __init__(self, vocab_size: int, embedding_dim: int, padding_idx: int | None = None):
         super().__init__()
         self.record_config(locals())
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
+        self.register_buffer("extension", torch.empty(0, embedding_dim), persistent=False)
         self.apply(self.init_weights)
 
     @torch.no_grad()
@@ -24,15 +28,17 @@ class TokenEmbedding(Module):
             )
         self.embedding.weight[torch.as_tensor(ids, dtype=torch.long)] = vectors.to(self.embedding.weight)
 
-    @torch.no_grad()
     def extend(self, vectors: torch.Tensor) -> None:
-        """Append one row for each of `vectors` (words added after training, e.g. from pretrained vectors)."""
+        """Give ids from the vocabulary size on these frozen rows, in order (replacing any earlier ones)."""
         weight = self.embedding.weight
-        rows = torch.cat([weight, vectors.to(weight)])
-        self.embedding = nn.Embedding.from_pretrained(
-            rows, freeze=True, padding_idx=self.embedding.padding_idx
-        )
+        self.extension = vectors.detach().to(weight.device, weight.dtype)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         """(batch, length) ids -> (batch, length, embedding_dim) vectors."""
-        return self.embedding(input_ids)
+        if self.extension.shape[0] == 0:
+            return self.embedding(input_ids)
+        size = self.embedding.num_embeddings
+        known = input_ids < size
+        vectors = self.embedding(torch.where(known, input_ids, 0))
+        added = F.embedding((input_ids - size).clamp(min=0), self.extension)
+        return torch.where(known.unsqueeze(-1), vectors, added)

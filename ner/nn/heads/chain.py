@@ -7,7 +7,6 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 
 @dataclass
@@ -68,43 +67,68 @@ class Chain:
 
 
 def forward_backward(
-    emissions: torch.Tensor,
-    transitions: torch.Tensor,
-    start: torch.Tensor,
-    end: torch.Tensor,
-    lengths: list[int],
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """alpha, beta (batch, length, tags) and log Z (batch,) of right-padded sentences of `lengths`."""
+    emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray, end: np.ndarray, lengths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Log alpha, log beta (batch, length, tags) and log Z (batch,) of left-aligned sentences of
+    `lengths`, by the scaled forward-backward algorithm: each step is one matrix product in probability
+    space, renormalised, its scale kept in log space (positions past a sentence's end are left as they
+    are and never read)."""
     batch, length, _ = emissions.shape
-    real = torch.arange(length, device=emissions.device)[None, :] < torch.as_tensor(lengths)[:, None]
-    alpha = torch.empty_like(emissions)
-    alpha[:, 0] = start + emissions[:, 0]
-    for t in range(1, length):
-        alpha[:, t] = torch.logsumexp(alpha[:, t - 1, :, None] + transitions, dim=1) + emissions[:, t]
-    beta = torch.empty_like(emissions)
-    beta[:, length - 1] = end
-    for t in range(length - 2, -1, -1):
-        after = torch.logsumexp(transitions + (emissions[:, t + 1] + beta[:, t + 1])[:, None, :], dim=2)
-        beta[:, t] = torch.where(real[:, t + 1, None], after, end.expand_as(after))
-    last = (torch.as_tensor(lengths) - 1).clamp(min=0)
-    log_z = torch.logsumexp(alpha[torch.arange(batch), last] + end, dim=1)
-    return alpha, beta, log_z
+    shift = emissions.max(axis=2, keepdims=True)
+    probs = np.exp(emissions - shift)
+    t_max, s_max, e_max = transitions.max(), start.max(), end.max()
+    moves = np.exp(transitions - t_max)
+    real = np.arange(length)[None, :] < lengths[:, None]
+    alpha = np.empty_like(probs)
+    log_scale = np.zeros((batch, length))
+    current = np.exp(start - s_max) * probs[:, 0]
+    offset = s_max
+    for t in range(length):
+        if t > 0:
+            current = np.where(real[:, t, None], (current @ moves) * probs[:, t], current)
+            offset = t_max
+        total = current.sum(axis=1, keepdims=True)
+        current = current / total
+        alpha[:, t] = current
+        log_scale[:, t] = np.where(real[:, t], np.log(total[:, 0]) + offset + shift[:, t, 0], 0.0)
+    cumulative = np.cumsum(log_scale, axis=1)
+    finish = np.exp(end - e_max)
+    last = np.maximum(lengths - 1, 0)
+    rows = np.arange(batch)
+    log_z = np.log((alpha[rows, last] * finish).sum(axis=1)) + e_max + cumulative[rows, last]
+    beta = np.empty_like(probs)
+    back_scale = np.zeros((batch, length))
+    current = np.broadcast_to(finish, (batch, finish.shape[0]))
+    for t in range(length - 1, -1, -1):
+        is_last = t == last
+        offset = np.full(batch, e_max)
+        if t < length - 1:
+            stepped = (probs[:, t + 1] * current) @ moves.T
+            current = np.where(is_last[:, None], finish, np.where(real[:, t + 1, None], stepped, current))
+            offset = np.where(is_last, e_max, t_max + shift[:, t + 1, 0])
+        total = current.sum(axis=1, keepdims=True)
+        current = current / total
+        beta[:, t] = current
+        back_scale[:, t] = np.where(real[:, t], np.log(total[:, 0]) + offset, 0.0)
+    remaining = np.cumsum(back_scale[:, ::-1], axis=1)[:, ::-1]
+    with np.errstate(divide="ignore"):
+        return np.log(alpha) + cumulative[:, :, None], np.log(beta) + remaining[:, :, None], log_z
 
 
 def chains(
-    emissions: torch.Tensor,
-    transitions: torch.Tensor,
-    start: torch.Tensor,
-    end: torch.Tensor,
+    emissions: np.ndarray,
+    transitions: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
     lengths: list[int],
 ) -> list[Chain]:
-    """One Chain per right-padded sentence of a batch."""
+    """One Chain per left-aligned sentence of a batch (arrays, or tensors on the CPU)."""
     emissions, transitions, start, end = (
-        x.detach().float().cpu() for x in (emissions, transitions, start, end)
+        np.asarray(x, dtype=np.float64) for x in (emissions, transitions, start, end)
     )
+    lengths = np.asarray(lengths, dtype=np.int64)
     alpha, beta, log_z = forward_backward(emissions, transitions, start, end, lengths)
-    t, s, e = transitions.numpy(), start.numpy(), end.numpy()
     return [
-        Chain(emissions[i, :n].numpy(), t, s, e, alpha[i, :n].numpy(), beta[i, :n].numpy(), float(log_z[i]))
-        for i, n in enumerate(lengths)
+        Chain(emissions[i, :n], transitions, start, end, alpha[i, :n], beta[i, :n], float(log_z[i]))
+        for i, n in enumerate(lengths.tolist())
     ]

@@ -135,18 +135,22 @@ class CRFHead(Head):
         self.crf = CRF(labels, tag_scheme)
 
     def loss(
-        self, scores: torch.Tensor, labels: torch.Tensor, class_weights: torch.Tensor | None = None
+        self,
+        scores: torch.Tensor,
+        labels: torch.Tensor,
+        mask: torch.Tensor,
+        class_weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The gold sequences' negative log-likelihood per labelled token."""
+        """The gold sequences' negative log-likelihood per labelled real token."""
         if class_weights is not None:
             raise ValueError("the CRF head scores whole tag sequences and takes no class weights")
-        mask = labels != LABEL_IGNORE_IDX
+        mask = mask & (labels != LABEL_IGNORE_IDX)
         return self.crf.nll(scores, self.scheme.encode(labels), mask) / mask.sum().clamp(min=1)
 
     @torch.no_grad()
-    def decode(self, scores: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+    def decode(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The most likely tag sequence of each sentence (Viterbi), as BIO ids."""
-        return self.to_bio[self.crf.viterbi(scores, padding_mask == 0)]
+        return self.to_bio[self.crf.viterbi(scores, mask)]
 
     def potentials(self, scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The tag chain: emission scores, and the CRF's constrained transition, start and end scores."""

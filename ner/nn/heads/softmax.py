@@ -15,21 +15,26 @@ class SoftmaxHead(Head):
     takes_class_weights = True
 
     def loss(
-        self, scores: torch.Tensor, labels: torch.Tensor, class_weights: torch.Tensor | None = None
+        self,
+        scores: torch.Tensor,
+        labels: torch.Tensor,
+        mask: torch.Tensor,
+        class_weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Mean cross-entropy over labelled tokens (weighted by `class_weights` when given)."""
+        """Mean cross-entropy over labelled real tokens (weighted by `class_weights` when given)."""
         if class_weights is not None and self.scheme.name != "bio":
             raise ValueError("class weights are per BIO tag; this head trains in another tag scheme")
         weight = None if class_weights is None else class_weights.to(scores.device, torch.float)
+        targets = self.scheme.encode(labels.masked_fill(~mask, LABEL_IGNORE_IDX))
         return F.cross_entropy(
             scores.reshape(-1, scores.shape[-1]),
-            self.scheme.encode(labels).reshape(-1),
+            targets.reshape(-1),
             weight=weight,
             ignore_index=LABEL_IGNORE_IDX,
         )
 
     @torch.no_grad()
-    def decode(self, scores: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+    def decode(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The arg-max tag of each token, as a BIO id."""
         return self.to_bio[scores.argmax(dim=-1)]
 

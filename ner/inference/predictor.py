@@ -1,0 +1,162 @@
+"""The one prediction path: token lists through collate -> forward -> decode -> finish. Training's
+validation, `ner predict`/`evaluate`/`submit`/`inspect`, the raw-text pipeline and the service all tag
+through a Predictor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from ner.data_processing.batch import Batch
+from ner.data_processing.data_collator import DataCollator
+from ner.inference.precision import autocast, first_line
+from ner.models.document_consistency import harmonize_documents
+from ner.models.tagger import Tagger
+from ner.nn.heads.chain import Chain, chains
+from ner.nn.heads.crf import left_align
+from ner.utils.console import log
+from ner.utils.spans import get_named_entity_spans
+
+
+@dataclass
+class Tagged:
+    """Each sentence's tags, and (when scores were asked for) the tag chain they were decoded from."""
+
+    tags: list[list[str]]
+    chains: list[Chain] | None = None
+
+
+def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices in batches of similar length (less padding); callers put results back in order."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+class Predictor:
+    """Tags token lists with a tagger: length-sorted batches collated by `collator`, the network run in
+    `precision` (bfloat16 or float32, decided by the caller), the tagger's own decoding, then tag scheme
+    back to the data's labels and, with `document_consistency`, one type per phrase within a document."""
+
+    def __init__(
+        self,
+        tagger: Tagger,
+        collator: DataCollator,
+        labels: list[str],
+        precision: str = "float32",
+        document_consistency: bool = False,
+        batch_size: int = 256,
+    ):
+        self.tagger = tagger
+        self.collator = collator
+        self.labels = list(labels)
+        self.precision = precision
+        self.document_consistency = document_consistency
+        self.batch_size = batch_size
+
+    @property
+    def device(self) -> torch.device:
+        """Where the tagger's weights are."""
+        return next(self.tagger.parameters()).device
+
+    def examples(self, sentences: Sequence[Sequence[str]]) -> list[dict]:
+        """Token lists as the collator's examples."""
+        return [{self.collator.text_colname: tokens} for tokens in sentences]
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        """The tagger's float32 emissions of a batch on its device, in this predictor's precision (which
+        turns to float32 for good, with one line saying why, if this batch fails in bfloat16)."""
+        batch = batch.without_labels().to(self.device)
+        try:
+            with autocast(batch.input_ids.device, self.precision):
+                emissions = self.tagger(batch)
+        except RuntimeError as err:
+            if self.precision == "float32":
+                raise
+            log.print(
+                f"[yellow]note[/]: {self.precision} failed on a batch ({first_line(err)}); using float32"
+            )
+            self.precision = "float32"
+            emissions = self.tagger(batch)
+        return emissions.float()
+
+    def run(self, examples: list[dict]) -> Iterator[tuple[list[int], Batch, torch.Tensor]]:
+        """(example indices, batch, emissions) of each length-sorted batch, in eval mode."""
+        self.tagger.eval()
+        lengths = [len(example[self.collator.text_colname]) for example in examples]
+        for indices in length_sorted_batches(lengths, self.batch_size):
+            batch = self.collator([examples[i] for i in indices])
+            yield indices, batch, self.forward(batch)
+
+    def decode(self, batch: Batch, emissions: torch.Tensor) -> list[list[int]]:
+        """Each row's label ids over its real tokens."""
+        mask = batch.mask.to(emissions.device)
+        ids = self.tagger.decode(emissions, mask)
+        order = left_align(mask)
+        lengths = mask.sum(dim=1).tolist()
+        rows = ids.gather(1, order).cpu().tolist()
+        return [row[:n] for row, n in zip(rows, lengths, strict=True)]
+
+    def chains(self, batch: Batch, emissions: torch.Tensor) -> list[Chain]:
+        """Each row's tag chain over its real tokens (for span probabilities and k-best paths)."""
+        mask = batch.mask.to(emissions.device)
+        potentials, transitions, start, end = (x.detach().cpu() for x in self.tagger.potentials(emissions))
+        order = left_align(mask).cpu()
+        potentials = potentials.gather(1, order.unsqueeze(-1).expand_as(potentials))
+        return chains(potentials, transitions, start, end, mask.sum(dim=1).tolist())
+
+    def finish(
+        self,
+        sentences: Sequence[Sequence[str]],
+        ids: list[list[int]],
+        documents: Sequence[int | None] | None = None,
+    ) -> list[list[str]]:
+        """Label ids as labels, made consistent within `documents` (each sentence's document) if this
+        predictor does document consistency."""
+        labels = self.labels
+        tags = [[labels[i] for i in row] for row in ids]
+        if self.document_consistency and documents is not None:
+            tags = harmonize_documents(sentences, tags, documents)
+        return tags
+
+    @torch.inference_mode()
+    def predict(
+        self,
+        sentences: Sequence[Sequence[str]],
+        documents: Sequence[int | None] | None = None,
+        scores: bool = False,
+    ) -> Tagged:
+        """The tags of each token list (and, with `scores`, its tag chain), in input order."""
+        ids: list[list[int]] = [[] for _ in sentences]
+        found: list[Chain | None] = [None] * len(sentences)
+        for indices, batch, emissions in self.run(self.examples(sentences)):
+            rows = self.decode(batch, emissions)
+            sentence_chains = self.chains(batch, emissions) if scores else [None] * len(indices)
+            for i, row, chain in zip(indices, rows, sentence_chains, strict=True):
+                ids[i], found[i] = row, chain
+        return Tagged(self.finish(sentences, ids, documents), found if scores else None)
+
+    def tag(
+        self, sentences: Sequence[Sequence[str]], documents: Sequence[int | None] | None = None
+    ) -> list[list[str]]:
+        """The tags of each token list, in input order."""
+        return self.predict(sentences, documents).tags
+
+
+def index_spans(
+    predictor: Predictor,
+    sentences: Sequence[Sequence[str]],
+    indices: Sequence[Sequence[int | str]],
+    documents: Sequence[int | None] | None = None,
+) -> dict[str, list[str]]:
+    """Predicted entity spans as 'start-end' strings in each sentence's `indices` numbering (the
+    notebook's submission format), per entity type."""
+    label2id = {label: i for i, label in enumerate(predictor.labels)}
+    id2label = dict(enumerate(predictor.labels))
+    spans: dict[str, list[str]] = {}
+    for tags, index in zip(predictor.tag(sentences, documents), indices, strict=True):
+        found = get_named_entity_spans([label2id[t] for t in tags], [int(i) for i in index], id2label)
+        for etype, etype_spans in found.items():
+            spans.setdefault(etype, []).extend(f"{start}-{end}" for start, end in etype_spans)
+    return spans

@@ -1,0 +1,74 @@
+"""Work spread over worker processes, each set up once (opening a run itself), results in input order."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
+
+import torch
+
+from ner.utils.errors import NerError
+
+T = TypeVar("T")
+R = TypeVar("R")
+# Workers fork from a clean server process that has imported torch but never run a parallel region, so
+# no thread pool state is inherited (forking a process that has used OpenMP can hang the child).
+PRELOAD = ["ner.inference.pipeline"]
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def threads_per_worker(workers: int) -> int:
+    """Each worker's share of the cores (at least one thread)."""
+    return max(1, available_cores() // workers)
+
+
+def _start_worker(setup: Callable[..., None], args: tuple, threads: int) -> None:
+    """Run in each worker before any work: its thread count, then the caller's setup."""
+    torch.set_num_threads(threads)
+    setup(*args)
+
+
+def ordered_map(
+    work: Callable[[T], R],
+    chunks: Iterable[T],
+    workers: int,
+    setup: Callable[..., None],
+    setup_args: tuple = (),
+) -> Iterator[R]:
+    """`work(chunk)` of each chunk in `workers` processes, yielded in input order. Each process runs
+    `setup(*setup_args)` first, with its share of the cores as torch threads. At most two chunks per
+    worker are in flight, so memory stays flat whatever the input's size. A chunk that fails stops the
+    whole map with its error; a worker that dies stops it with a NerError."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    pending: deque[Future] = deque()
+    iterator = iter(chunks)
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(setup, setup_args, threads_per_worker(workers)),
+    ) as pool:
+        try:
+            for chunk in iterator:
+                pending.append(pool.submit(work, chunk))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BrokenProcessPool as err:
+            raise NerError(
+                f"a worker process stopped unexpectedly ({err}); nothing more was tagged"
+            ) from None
+        finally:
+            for future in pending:
+                future.cancel()
