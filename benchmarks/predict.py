@@ -1,56 +1,40 @@
-"""Prediction benchmark: trained runs against spaCy's NER on the same sentences, in one process.
+"""Prediction benchmark: trained runs against spaCy's `nlp.pipe` on the same texts, in one process.
 
     python -m benchmarks.predict RUN_DIR [RUN_DIR ...] [--corpus ../shared/data/wikineural-en]
-        [--precisions float32,bfloat16] [--rounds 3]
+        [--rounds 3] [--workers 2] [--repeat 4] [--skip-workers]
 
-For each run and precision: the precision the CPU probe actually chose, validation entity F1 in it
-(weighted and micro), and tokens/s tagging the corpus's test tokens (batches of 256, best of
-`--rounds` rounds, systems interleaved). spaCy: a blank-English pipeline with its NER trained for one
-epoch on the train split (its speed does not depend on how well it is trained), tagging the same
-sentences with `nlp.pipe`. Every figure is printed beside this CPU's capability and thread count.
+Texts: the corpus's test sentences detokenized, 8 to a paragraph. For each run, in the precision its
+config asks for (as the CPU probe decides it): validation entity F1 (pre-tokenized), raw text ->
+entities with span probabilities through `ner.load(run).pipe` (tokens/s), pre-tokenized sentences ->
+tags through the run's Predictor (tokens/s), and the raw texts repeated `--repeat` times through
+`pipe(n_process=1)` against `pipe(n_process=--workers)` (worker start-up included). spaCy: a
+blank-English pipeline with its NER trained for one epoch on the train split (its speed does not depend
+on how well it is trained), on the same raw texts (`nlp.pipe`) and the same sentences (pre-tokenized
+Docs). Then the cold start: `ner predict` of one sentence in a new process, wall seconds. Every figure is
+printed beside this CPU's capability and thread count; best of `--rounds` rounds, systems interleaved.
 Needs the `bench` extra (pip install -e ".[bench]").
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import torch
-from ner.inference.tagging import probe_precision
 from rich.table import Table
 
 from benchmarks.peers import SpacyPeer, score, timed
+from benchmarks.raw_text import detokenize
 from ner.data_processing.readers import read_conll
 from ner.inference.pipeline import Pipeline
 from ner.inference.precision import cpu_capability
-from ner.inference.run import Experiment
 from ner.utils.console import console
-from ner.utils.utils import resolve_device
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wikineural-en"
-
-
-class RunTagger:
-    """A trained run tagging token lists in one precision."""
-
-    def __init__(self, run_dir: str, precision: str):
-        self.experiment = Experiment.open(run_dir)
-        self.precision = precision
-        self.name = f"{Path(run_dir).name} ({precision})"
-
-    def used_precision(self, sentences: list[list[str]]) -> str:
-        """The precision the CPU probe chose for this model (probed on the first sentences)."""
-        collator = self.experiment.collator()
-        examples = [{collator.text_colname: s} for s in sentences[:256]]
-        device = resolve_device(self.experiment.config.trainer.device)
-        model = self.experiment.model().to(device).eval()
-        with torch.inference_mode():
-            return probe_precision(model, collator, examples, device, self.precision)
-
-    def predict(self, sentences: list[list[str]]) -> list[list[str]]:
-        """Tags of each sentence (sentence by sentence: no documents)."""
-        return self.experiment.tag(sentences, precision=self.precision)
 
 
 def split(corpus: Path, name: str) -> tuple[list[list[str]], list[list[str]]]:
@@ -59,75 +43,130 @@ def split(corpus: Path, name: str) -> tuple[list[list[str]], list[list[str]]]:
     return [s.tokens for s in result.sentences], [s.tags for s in result.sentences]
 
 
+def paragraphs(sentences: list[list[str]], size: int = 8) -> list[str]:
+    """Sentences detokenized, `size` to a paragraph."""
+    return [detokenize(sentences[i : i + size])[0].replace("\n", " ") for i in range(0, len(sentences), size)]
+
+
+def best_seconds(systems: dict, rounds: int) -> dict[str, float]:
+    """Each system's fastest of `rounds` calls, the systems interleaved round by round."""
+    seconds = dict.fromkeys(systems, float("inf"))
+    for _ in range(rounds):
+        for name, run in systems.items():
+            seconds[name] = min(seconds[name], timed(run)[1])
+    return seconds
+
+
+def cold_start(run: str, text: str) -> float:
+    """Wall seconds of `ner predict` tagging one sentence in a new process."""
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "one.txt"
+        source.write_text(text + "\n")
+        start = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ner.cli",
+                "predict",
+                "--experiment",
+                run,
+                "--input",
+                str(source),
+                "--output",
+                str(Path(folder) / "one.jsonl"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("runs", nargs="+", help="run folders written by `ner train`")
     parser.add_argument("--corpus", type=Path, default=DATA)
-    parser.add_argument("--precisions", default="float32,bfloat16")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--repeat", type=int, default=4, help="how many times the texts go through the workers"
+    )
+    parser.add_argument("--skip-workers", action="store_true")
     args = parser.parse_args()
-    test = [s.tokens for s in read_conll(args.corpus / "test.tokens").sentences]
+    sentences = [s.tokens for s in read_conll(args.corpus / "test.tokens").sentences]
+    texts = paragraphs(sentences)
     val_tokens, val_tags = split(args.corpus, "val")
-    num_tokens = sum(len(s) for s in test)
-    taggers = [RunTagger(run, p) for run in args.runs for p in args.precisions.split(",")]
     spacy = SpacyPeer(max_epochs=1)
     spacy.fit(*split(args.corpus, "train"))
-    rows = {}
-    for tagger in taggers:
-        labels = tagger.experiment.config.labels
-        scores = score(val_tags, tagger.predict(val_tokens), labels)
-        rows[tagger.name] = {"used": tagger.used_precision(test), **scores, "seconds": float("inf")}
-    rows["spaCy blank-en ner"] = {"used": "float32", "seconds": float("inf")}
-    systems = [(t.name, t.predict) for t in taggers] + [("spaCy blank-en ner", spacy.predict)]
-    for _ in range(args.rounds):
-        for name, predict in systems:
-            _, seconds = timed(predict, test)
-            rows[name]["seconds"] = min(rows[name]["seconds"], seconds)
-    spacy_speed = num_tokens / rows["spaCy blank-en ner"]["seconds"]
-    table = Table(
-        title=f"prediction benchmark: {num_tokens:,} test tokens, CPU capability {cpu_capability()}, "
-        f"{torch.get_num_threads()} threads"
-    )
-    for column in ("system", "precision used", "val weighted", "val micro", "tokens/s", "x spaCy"):
-        table.add_column(column, justify="left" if column in ("system", "precision used") else "right")
-    for name, row in rows.items():
-        speed = num_tokens / row["seconds"]
-        table.add_row(
-            name,
-            row["used"],
-            f"{row['weighted']:.4f}" if "weighted" in row else "-",
-            f"{row['micro']:.4f}" if "micro" in row else "-",
-            f"{speed:,.0f}",
-            f"{speed / spacy_speed:.2f}",
-        )
-    console.print(table)
-    console.print(raw_text_table(args.runs, [" ".join(s) for s in test], spacy, args.rounds))
-
-
-def raw_text_table(runs: list[str], texts: list[str], spacy: SpacyPeer, rounds: int) -> Table:
-    """Tokens/s from raw text to entities: each run's `ner.load(...).pipe` (spaCy's tokenizer and
-    sentencizer included) against spaCy's `nlp.pipe` with its NER, on the same texts."""
-    pipelines = {Path(run).name: Pipeline.load(run) for run in runs}
+    pipelines = {Path(run).name: Pipeline.load(run) for run in args.runs}
     counts = {
         name: sum(len(d.tokens) for d in p.pipe(texts, batch_size=256)) for name, p in pipelines.items()
     }
-    systems = {name: lambda p=p: list(p.pipe(texts, batch_size=256)) for name, p in pipelines.items()}
-    systems["spaCy blank-en ner"] = lambda: list(spacy.nlp.pipe(texts, batch_size=256))
-    counts["spaCy blank-en ner"] = sum(len(doc) for doc in spacy.nlp.pipe(texts, batch_size=256))
-    seconds = dict.fromkeys(systems, float("inf"))
-    for _ in range(rounds):
-        for name, run in systems.items():
-            _, elapsed = timed(run)
-            seconds[name] = min(seconds[name], elapsed)
-    spacy_speed = counts["spaCy blank-en ner"] / seconds["spaCy blank-en ner"]
-    table = Table(title=f"raw text to entities: {len(texts):,} texts")
-    for column in ("system", "tokens", "tokens/s", "x spaCy"):
+    counts["spaCy"] = sum(len(doc) for doc in spacy.nlp.pipe(texts, batch_size=256))
+    raw = {name: (lambda p=p: list(p.pipe(texts, batch_size=256))) for name, p in pipelines.items()}
+    raw["spaCy"] = lambda: list(spacy.nlp.pipe(texts, batch_size=256))
+    tokenized = {name: (lambda p=p: p.run.predictor.tag(sentences)) for name, p in pipelines.items()}
+    tokenized["spaCy"] = lambda: spacy.predict(sentences)
+    raw_seconds = best_seconds(raw, args.rounds)
+    tokenized_seconds = best_seconds(tokenized, args.rounds)
+    num_tokens = sum(len(s) for s in sentences)
+    heading = f"CPU capability {cpu_capability()}, {torch.get_num_threads()} threads"
+    table = Table(title=f"{len(texts):,} texts ({num_tokens:,} test tokens), {heading}")
+    columns = (
+        "system",
+        "precision",
+        "val weighted F1",
+        "raw text tokens/s",
+        "x spaCy",
+        "tokenized tokens/s",
+        "x spaCy",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("system", "precision") else "right")
+    spacy_raw = counts["spaCy"] / raw_seconds["spaCy"]
+    spacy_tokenized = num_tokens / tokenized_seconds["spaCy"]
+    for name in raw:
+        speed_raw = counts[name] / raw_seconds[name]
+        speed_tokenized = num_tokens / tokenized_seconds[name]
+        if name in pipelines:
+            run = pipelines[name].run
+            f1 = f"{score(val_tags, run.predictor.tag(val_tokens), run.labels)['weighted']:.4f}"
+            precision = run.predictor.precision
+        else:
+            f1, precision = "-", "-"
+        table.add_row(
+            name,
+            precision,
+            f1,
+            f"{speed_raw:,.0f}",
+            f"{speed_raw / spacy_raw:.2f}",
+            f"{speed_tokenized:,.0f}",
+            f"{speed_tokenized / spacy_tokenized:.2f}",
+        )
+    console.print(table)
+    if not args.skip_workers:
+        console.print(workers_table(pipelines, texts * args.repeat, args.workers, heading))
+    starts = Table(title=f"cold start: `ner predict` of one sentence, {heading}")
+    for column in ("run", "wall seconds"):
+        starts.add_column(column)
+    for run in args.runs:
+        starts.add_row(Path(run).name, f"{min(cold_start(run, texts[0]) for _ in range(args.rounds)):.2f}")
+    console.print(starts)
+
+
+def workers_table(pipelines: dict[str, Pipeline], texts: list[str], workers: int, heading: str) -> Table:
+    """Raw text through one process (all threads) against `workers` worker processes."""
+    table = Table(title=f"{len(texts):,} texts through pipe(n_process=...), start-up included, {heading}")
+    for column in ("system", "processes", "tokens/s", "x 1 process"):
         table.add_column(column, justify="left" if column == "system" else "right")
-    for name, elapsed in seconds.items():
-        speed = counts[name] / elapsed
-        table.add_row(name, f"{counts[name]:,}", f"{speed:,.0f}", f"{speed / spacy_speed:.2f}")
+    for name, pipeline in pipelines.items():
+        speeds = {}
+        for n in (1, workers):
+            docs, seconds = timed(list, pipeline.pipe(texts, batch_size=64, n_process=n))
+            speeds[n] = sum(len(d.tokens) for d in docs) / seconds
+            table.add_row(name, str(n), f"{speeds[n]:,.0f}", f"{speeds[n] / speeds[1]:.2f}")
     return table
 
 

@@ -98,7 +98,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
-    from ner.workflows.raw_text import raw_format
+    from ner.data_processing.readers import raw_format
 
     options = {
         "epoch": args.epoch,
@@ -106,9 +106,13 @@ def cmd_predict(args: argparse.Namespace) -> None:
         "precision": args.precision,
     }
     if raw_format(args.input, args.format):
+        workers = workers_for(args.workers, Path(args.input))
+        if workers > 1:
+            from ner.inference.workers import start_worker_server
+
+            start_worker_server()
         from ner.workflows.raw_text import predict_raw_file
 
-        workers = workers_for(args.workers, Path(args.input))
         predict_raw_file(
             args.experiment, args.input, args.output, args.format, args.nbest, workers, **options
         )

@@ -1,5 +1,12 @@
-"""Shared fixtures: paths to the real corpora and a tiny tokenizer."""
+"""Shared fixtures: paths to the real corpora, a tiny tokenizer, and `ner serve` started for a test."""
 
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -7,7 +14,8 @@ import pytest
 from ner.data_processing.constants import PAD_TOKEN, UNK_TOKEN
 from ner.data_processing.tokenizer import Tokenizer
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = ROOT.parent / "shared" / "data"
 WIKINEURAL = DATA_DIR / "wikineural-en"
 CONLL = DATA_DIR / "conll2003-en"
 
@@ -27,3 +35,38 @@ def require_data(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not available")
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def service(run: Path, *args: str) -> Iterator[str]:
+    """`ner serve RUN ARGS` on a free port, up and answering; its URL. Stopped with SIGTERM afterwards,
+    which must end it cleanly."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ner.cli", "serve", str(run), "--port", str(port), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("ner serve did not start: " + process.stdout.read().decode())
+    try:
+        yield url
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0

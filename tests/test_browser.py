@@ -3,10 +3,6 @@
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -29,36 +25,13 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import service  # noqa: E402
 
 
 @pytest.fixture
 def server():
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ner.cli", "serve", str(RUN), "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("ner serve did not start: " + process.stdout.read().decode())
-    yield url
-    process.terminate()
-    assert process.wait(timeout=30) == 0  # SIGTERM stops it cleanly
+    with service(RUN) as url:
+        yield url
 
 
 @pytest.fixture

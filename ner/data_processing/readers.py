@@ -115,6 +115,16 @@ def stream_lines(path: str | Path) -> Iterator[tuple[int, str]]:
                 ) from None
 
 
+RAW_INPUTS = {".txt": "raw", ".jsonl": "jsonl"}
+
+
+def raw_format(path: str | Path, fmt: str = "auto") -> str | None:
+    """`raw` or `jsonl` if the input is raw text (by `fmt`, or else by its suffix), else None."""
+    if fmt in ("raw", "jsonl"):
+        return fmt
+    return RAW_INPUTS.get(Path(path).suffix.lower()) if fmt == "auto" else None
+
+
 def stream_documents(path: str | Path, fmt: str) -> Iterator[dict]:
     """Raw-text documents, one at a time: `raw`, each non-empty line of a text file as {"text": line};
     `jsonl`, each non-empty line's JSON object, which must hold a "text" string (other fields are kept)."""

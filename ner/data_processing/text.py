@@ -5,8 +5,8 @@ and WikiNEuRal."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from typing import NamedTuple
 
 import spacy
 from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
@@ -16,8 +16,7 @@ from spacy.util import compile_infix_regex
 MAX_SENTENCE_TOKENS = 200
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """A token and its character offsets in the text (end exclusive)."""
 
     text: str
@@ -29,10 +28,13 @@ class TextSplitter:
     """Splits raw text into sentences of tokens, each with its offsets. A sentence ends where spaCy's
     sentencizer ends it and at every line break (headlines, datelines and list items are lines of their
     own); sentences longer than `max_tokens` are cut into pieces of at most that many tokens, so no
-    input is fed to a model whole."""
+    input is fed to a model whole. `common_words` are tokenized once up front and kept: each batch is
+    split in a memory zone that frees what it adds, so words seen in every batch would otherwise be
+    looked up afresh each time."""
 
-    def __init__(self, max_tokens: int = MAX_SENTENCE_TOKENS):
+    def __init__(self, max_tokens: int = MAX_SENTENCE_TOKENS, common_words: Sequence[str] = ()):
         self.max_tokens = max_tokens
+        self.common_words = list(common_words)
         self.nlp = spacy.blank("en")
         infixes = [
             p for p in self.nlp.Defaults.infixes if HYPHENS not in p and not p.startswith("(?<=[0-9])[+\\-")
@@ -40,6 +42,8 @@ class TextSplitter:
         self.nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
         self.nlp.add_pipe("sentencizer")
         self.nlp.max_length = 10**9
+        for word in self.common_words:
+            self.nlp.tokenizer(word)
 
     @property
     def name(self) -> str:
@@ -57,13 +61,14 @@ class TextSplitter:
         iterator = iter(texts)
         while chunk := list(itertools.islice(iterator, batch_size)):
             with self.nlp.memory_zone():
-                split = [self.sentences(doc) for doc in self.nlp.pipe(chunk, batch_size=batch_size)]
+                docs = self.nlp.pipe(chunk, batch_size=batch_size)
+                split = [self.sentences(doc, text) for doc, text in zip(docs, chunk, strict=True)]
             yield from split
 
-    def sentences(self, doc: spacy.tokens.Doc) -> list[list[Token]]:
-        """A spaCy Doc's sentences (and lines) of non-space tokens, cut to `max_tokens`."""
+    def sentences(self, doc: spacy.tokens.Doc, text: str) -> list[list[Token]]:
+        """The sentences (and lines) of non-space tokens of `text` split into a spaCy Doc, cut to
+        `max_tokens`."""
         lines: list[list[Token]] = [[]]
-        text = doc.text
         for start, length, space, sentence_start in doc.to_array(
             [IDX, LENGTH, IS_SPACE, SENT_START]
         ).tolist():

@@ -8,7 +8,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from ner.data_processing.constants import PAD_TOKEN, UNK_TOKEN
 from ner.data_processing.text import TextSplitter, Token
+from ner.data_processing.tokenizer import Tokenizer
 from ner.inference.run import Run, RunFiles, open_run
 from ner.inference.workers import ordered_map
 from ner.nn.heads.chain import Chain
@@ -16,6 +18,7 @@ from ner.nn.heads.tag_schemes import TAG_SCHEMES
 from ner.utils.spans import tag_spans
 
 TextInput = str | list[str]
+SPECIAL = {PAD_TOKEN, UNK_TOKEN}
 T = TypeVar("T")
 
 
@@ -90,7 +93,7 @@ class Pipeline:
 
     def __init__(self, run: Run, splitter: TextSplitter | None = None):
         self.run = run
-        self.splitter = splitter or TextSplitter()
+        self.splitter = splitter or TextSplitter(common_words=common_words(run.tokenizer))
         self.scheme = TAG_SCHEMES[run.config.model.tag_scheme](run.config.labels)
         self.to_bio = self.scheme.to_bio.tolist()
 
@@ -130,7 +133,7 @@ class Pipeline:
             "document_consistency": predictor.document_consistency,
             "batch_size": predictor.batch_size,
         }
-        return open_in_worker, (self.run.files, options, self.splitter.max_tokens)
+        return open_in_worker, (self.run.files, options, self.splitter.max_tokens, self.splitter.common_words)
 
     def process(self, texts: list[TextInput], nbest: int = 0) -> list[Doc]:
         """The Docs of a list of texts, tagged together (each text is one document for consistency)."""
@@ -169,6 +172,14 @@ class Pipeline:
         return [([labels[to_bio[i]] for i in path], round(p, 6)) for path, p in chain.best_paths(k)]
 
 
+COMMON_WORDS = 5000
+
+
+def common_words(tokenizer: Tokenizer) -> list[str]:
+    """The vocabulary's most frequent words (a trained vocabulary lists them first)."""
+    return [word for word in itertools.islice(tokenizer.token2id, COMMON_WORDS + 2) if word not in SPECIAL]
+
+
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
     """Consecutive lists of `size` items (the last may be shorter)."""
     iterator = iter(items)
@@ -179,10 +190,10 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
 _worker_pipeline: Pipeline | None = None
 
 
-def open_in_worker(files: RunFiles, options: dict, max_tokens: int) -> None:
+def open_in_worker(files: RunFiles, options: dict, max_tokens: int, words: list[str]) -> None:
     """A worker process's own pipeline of the run."""
     global _worker_pipeline
-    _worker_pipeline = Pipeline(open_run(files, **options), TextSplitter(max_tokens))
+    _worker_pipeline = Pipeline(open_run(files, **options), TextSplitter(max_tokens, words))
 
 
 def worker_pipeline() -> Pipeline:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
-
-import torch
 
 from ner.utils.errors import NerError
 
@@ -31,8 +30,24 @@ def threads_per_worker(workers: int) -> int:
     return max(1, available_cores() // workers)
 
 
+def worker_context() -> multiprocessing.context.BaseContext:
+    """The start method of worker processes: forked from a clean server process."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def start_worker_server() -> None:
+    """Start the server that worker processes fork from now, so that its imports overlap with the
+    caller's own start-up instead of following it."""
+    worker_context()
+    multiprocessing.forkserver.ensure_running()
+
+
 def _start_worker(setup: Callable[..., None], args: tuple, threads: int) -> None:
     """Run in each worker before any work: its thread count, then the caller's setup."""
+    import torch
+
     torch.set_num_threads(threads)
     setup(*args)
 
@@ -48,8 +63,7 @@ def ordered_map(
     `setup(*setup_args)` first, with its share of the cores as torch threads. At most two chunks per
     worker are in flight, so memory stays flat whatever the input's size. A chunk that fails stops the
     whole map with its error; a worker that dies stops it with a NerError."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
+    context = worker_context()
     pending: deque[Future] = deque()
     iterator = iter(chunks)
     with ProcessPoolExecutor(

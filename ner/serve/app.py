@@ -13,7 +13,8 @@ from fastapi import Body, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import ner
 from ner.inference.pipeline import Doc, Pipeline
@@ -79,10 +80,23 @@ class Health(BaseModel):
     status: str
 
 
+def whole_number(value: object) -> object:
+    """A JSON number (7 or 7.0, as JSON Schema's integer allows), refusing strings and booleans."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+Nbest = Annotated[
+    int,
+    Field(ge=0, le=MAX_NBEST, description="k best tag sequences per sentence"),
+    BeforeValidator(whole_number),
+]
+
+
 def request_models(limits: Limits) -> tuple[type[BaseModel], type[BaseModel]]:
     """The two request shapes, one text or several, with this app's limits in their schema (answered
     413 when broken, as the responses say)."""
-    nbest_field = Field(0, ge=0, le=MAX_NBEST, strict=True, description="k best tag sequences per sentence")
     text_field = Field(
         description=f"one text to tag, at most {limits.max_chars:,} characters",
         json_schema_extra={"maxLength": limits.max_chars},
@@ -93,7 +107,7 @@ def request_models(limits: Limits) -> tuple[type[BaseModel], type[BaseModel]]:
 
         model_config = ConfigDict(extra="forbid")
         text: StrictStr = text_field
-        nbest: int = nbest_field
+        nbest: Nbest = 0
 
     class TextsRequest(BaseModel):
         """Several texts: `documents` come back, in order."""
@@ -103,7 +117,7 @@ def request_models(limits: Limits) -> tuple[type[BaseModel], type[BaseModel]]:
             description=f"texts to tag, in order; at most {limits.max_texts}",
             json_schema_extra={"maxItems": limits.max_texts},
         )
-        nbest: int = nbest_field
+        nbest: Nbest = 0
 
     return TextRequest, TextsRequest
 
@@ -186,11 +200,17 @@ def create_app(source: str | Path | RunFiles, limits: Limits | None = None, **op
         detail = jsonable_encoder(err.errors(), custom_encoder={Exception: str})
         return JSONResponse(status_code=422, content={"error": validation_message(err), "detail": detail})
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_problem(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        message = "the body cannot be read as JSON (is it UTF-8?)" if err.status_code == 400 else err.detail
+        return JSONResponse(status_code=err.status_code, content={"error": message}, headers=err.headers)
+
     @app.post(
         "/v1/entities",
         response_model=None,
         responses={
             200: {"model": DocumentOut | DocumentsOut, "description": "one document, or `documents`"},
+            400: {"model": Problem, "description": "the body cannot be decoded"},
             413: {"model": Problem, "description": "a text or the list of texts is over the limit"},
             422: {"model": Problem, "description": "the body is not one of the two request shapes"},
         },

@@ -10,9 +10,23 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
+def umask() -> int:
+    """This process's file-creation mask (read without changing it where the system says it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it is flushed and renamed over `path`."""
+    """Yield a temporary path beside `path`; on success it is flushed, given the permissions a new file
+    gets under the user's umask (0644 under the usual 022), and renamed over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -22,6 +36,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp_path, 0o666 & ~umask())
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
@@ -46,7 +61,7 @@ def atomic_write_json(path: str | Path, data: object) -> None:
 def append_json_line(path: str | Path, record: dict) -> None:
     """Append one JSON record as a single whole line, synced to disk."""
     line = (json.dumps(record) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
     try:
         os.write(fd, line)
         os.fsync(fd)

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from ner.data_processing.readers import stream_documents
+from ner.data_processing.readers import raw_format, stream_documents
 from ner.inference.pipeline import Doc, Pipeline, chunked, worker_pipeline
 from ner.inference.render import PAGE_END, colours, page_start, render_doc
 from ner.inference.workers import ordered_map
@@ -15,15 +15,6 @@ from ner.utils.console import log
 from ner.utils.errors import DataFormatError
 from ner.utils.io import atomic_path
 from ner.utils.spans import entity_types
-
-RAW_INPUTS = {".txt": "raw", ".jsonl": "jsonl"}
-
-
-def raw_format(path: str | Path, fmt: str = "auto") -> str | None:
-    """`raw` or `jsonl` if the input is raw text (by `fmt`, or else by its suffix), else None."""
-    if fmt in ("raw", "jsonl"):
-        return fmt
-    return RAW_INPUTS.get(Path(path).suffix.lower()) if fmt == "auto" else None
 
 
 def jsonl_record(record: dict, doc: Doc, palette: dict[str, str]) -> str:
