@@ -20,16 +20,15 @@ import torch
 from rich.table import Table
 
 from benchmarks.peers import CrfSuitePeer, SpacyPeer, score, timed
-from benchmarks.predict import RunTagger
 from ner.cli import CONFIG_DIR, PRESET_DIR
 from ner.data_processing.dataset import label_set, load_dataset
 from ner.data_processing.readers import read_conll
 from ner.inference.precision import cpu_capability
-from ner.inference.run import Experiment
+from ner.inference.run import open_run
 from ner.utils.config import TrainConfig, load_config
 from ner.utils.console import console
 from ner.workflows.corpus import create_dataset
-from ner.workflows.prediction import consistent_tags, predict_tags
+from ner.workflows.prediction import predict_tags
 from ner.workflows.submission import predict_test_spans, spans_csv
 from ner.workflows.training import train_model, train_tokenizer
 
@@ -63,11 +62,11 @@ def run_preset(corpus_name: str, preset: str, test_tokens: list[list[str]]) -> d
     start = time.perf_counter()
     train_model(config, base / "dataset", tokenizer_file, run_dir, overwrite=True, progress=False)
     seconds = time.perf_counter() - start
-    experiment = Experiment.open(run_dir)
-    best = experiment.tracker.best()
-    epochs = len(experiment.tracker.read_metrics("val"))
+    run = open_run(run_dir)
+    best = run.best()
+    epochs = len((run_dir / "val_metrics.jsonl").read_text().splitlines())
     row = {
-        "params": experiment.model().num_params(),
+        "params": run.model.num_params(),
         "seconds": seconds,
         "to_best": seconds * (best["epoch"] + 1) / epochs,
         "epochs": epochs,
@@ -75,20 +74,18 @@ def run_preset(corpus_name: str, preset: str, test_tokens: list[list[str]]) -> d
         "val_micro": best["val_metrics"]["entity_f1_micro"],
         "val_weighted": best["val_metrics"]["entity_f1"],
     }
-    labels = experiment.config.labels
+    labels = run.labels
     if corpus_name == "conll2003":
         test = read_conll(corpus / "test.conll")
         gold = [s.tags for s in test.sentences]
-        plain = predict_tags(experiment, test, document_consistency=False)
-        tagged = consistent_tags(test, plain) if experiment.config.predict.document_consistency else plain
-        row["test_micro"] = score(gold, tagged, labels)["micro"]
+        plain = predict_tags(open_run(run_dir, document_consistency=False), test)
+        row["test_micro"] = score(gold, predict_tags(run, test), labels)["micro"]
         row["test_micro_sentences"] = score(gold, plain, labels)["micro"]
     else:
-        spans = predict_test_spans(base / "dataset", experiment)
+        spans = predict_test_spans(base / "dataset", run)
         (run_dir / "test_preds.csv").write_text(spans_csv(spans))
-    tagger = RunTagger(run_dir, experiment.config.predict.precision)
-    row["precision"] = tagger.used_precision(test_tokens)
-    row["tokens_per_s"] = tokens_per_second(tagger.predict, test_tokens)
+    row["precision"] = run.predictor.precision
+    row["tokens_per_s"] = tokens_per_second(run.predictor.tag, test_tokens)
     return row
 
 

@@ -1,7 +1,7 @@
 """Entity F1 on raw text against the same model on the pre-tokenized sentences: CoNLL-2003 test's
 documents are detokenized into paragraphs (gold entities kept as character offsets), tagged through
 `ner.load(...).pipe`, and scored by exact character spans; the pre-tokenized sentences are tagged
-through the run's Experiment and scored by the same character spans.
+through the run's Predictor and scored by the same character spans.
 
     python -m benchmarks.raw_text RUN_DIR [--test ../shared/data/conll2003-en/test.conll]
 """
@@ -98,7 +98,7 @@ def score_layout(pipeline: Pipeline, documents: list[list], lines: bool) -> dict
     seconds = time.perf_counter() - started
     sentences = [s for group in documents for s in group]
     numbers = [i for i, group in enumerate(documents) for _ in group]
-    tags = pipeline.experiment.tag([s.tokens for s in sentences], numbers)
+    tags = pipeline.run.predictor.tag([s.tokens for s in sentences], numbers)
     pretokenized, position = [], 0
     for sentence_offsets in offsets:
         count = len(sentence_offsets)

@@ -123,3 +123,60 @@ def test_a_bad_jsonl_line_is_named_and_nothing_is_written(tmp_path):
     with pytest.raises(Exception, match=r"in.jsonl:2: expected a JSON object with a \"text\" string"):
         ner.workflows.raw_text.predict_raw_file(RUN, source, output)
     assert not output.exists()
+
+
+def test_two_workers_write_what_one_process_writes(tmp_path):
+    source = tmp_path / "in.jsonl"
+    lines = [json.dumps({"id": i, "text": f"Anna number {i} visits Rome. ROME wins."}) for i in range(150)]
+    source.write_text("\n".join(lines) + "\n")
+    outputs = {}
+    for workers in ("1", "2"):
+        outputs[workers] = tmp_path / f"out{workers}.jsonl"
+        argv = [
+            "predict",
+            "--experiment",
+            str(RUN),
+            "--input",
+            str(source),
+            "--output",
+            str(outputs[workers]),
+        ]
+        assert main([*argv, "--workers", workers, "--nbest", "2"]) == 0
+    assert outputs["1"].read_text() == outputs["2"].read_text()
+    assert [json.loads(line)["id"] for line in outputs["2"].read_text().splitlines()] == list(range(150))
+
+
+def test_a_bad_line_read_while_workers_tag_stops_with_its_place_and_writes_nothing(tmp_path, capsys):
+    source = tmp_path / "in.jsonl"
+    lines = [json.dumps({"text": f"Anna visits Rome {i}."}) for i in range(300)]
+    lines[250] = '{"id": 3}'
+    source.write_text("\n".join(lines) + "\n")
+    output = tmp_path / "out.jsonl"
+    argv = ["predict", "--experiment", str(RUN), "--input", str(source), "--output", str(output)]
+    assert main([*argv, "--workers", "2"]) == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .splitlines()[-1]
+        .endswith('in.jsonl:251: expected a JSON object with a "text" string')
+    )
+    assert not output.exists() and list(tmp_path.iterdir()) == [source]
+
+
+@pytest.mark.parametrize(
+    "workers, message", [("0", "--workers takes a number"), ("x", "--workers takes a number")]
+)
+def test_a_wrong_number_of_workers_is_named(tmp_path, capsys, workers, message):
+    source = tmp_path / "in.txt"
+    source.write_text("Anna visits Rome.\n")
+    argv = [
+        "predict",
+        "--experiment",
+        str(RUN),
+        "--input",
+        str(source),
+        "--output",
+        str(tmp_path / "o.jsonl"),
+    ]
+    assert main([*argv, "--workers", workers]) == 2
+    assert message in capsys.readouterr().err

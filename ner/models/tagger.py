@@ -6,12 +6,10 @@ from __future__ import annotations
 import abc
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ner.data_processing.batch import Batch
-from ner.data_processing.constants import LABEL_IGNORE_IDX
-from ner.nn.heads.softmax import independent_tokens
+from ner.nn.heads.softmax import independent_tokens, token_cross_entropy
 from ner.nn.module import Module
 
 
@@ -73,14 +71,7 @@ class NetworkTagger(Tagger):
         class_weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Mean (class-weighted) cross-entropy over labelled real tokens."""
-        weight = None if class_weights is None else class_weights.to(emissions.device, torch.float)
-        targets = labels.masked_fill(~mask, LABEL_IGNORE_IDX)
-        return F.cross_entropy(
-            emissions.reshape(-1, emissions.shape[-1]),
-            targets.reshape(-1),
-            weight=weight,
-            ignore_index=LABEL_IGNORE_IDX,
-        )
+        return token_cross_entropy(emissions, labels, mask, class_weights)
 
     @torch.no_grad()
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

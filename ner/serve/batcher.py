@@ -25,19 +25,20 @@ class Batcher:
     def __init__(self, pipeline: Pipeline, max_texts: int = 256):
         self.pipeline = pipeline
         self.max_texts = max_texts
-        self.queue: asyncio.Queue[Pending] = asyncio.Queue()
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tagger")
+        self.queue: asyncio.Queue[Pending] | None = None
+        self.executor: ThreadPoolExecutor | None = None
         self.task: asyncio.Task | None = None
 
     def start(self) -> None:
-        """Begin serving the queue (call from the event loop)."""
+        """Begin serving a new queue (call from the event loop; a stopped batcher can start again)."""
+        self.queue = asyncio.Queue()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tagger")
         self.task = asyncio.get_running_loop().create_task(self.run())
 
     async def stop(self) -> None:
         """Finish what is queued, then stop."""
         await self.queue.join()
-        if self.task is not None:
-            self.task.cancel()
+        self.task.cancel()
         self.executor.shutdown(wait=True)
 
     async def tag(self, texts: list[str], nbest: int = 0) -> list[Doc]:

@@ -18,6 +18,7 @@ from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.dataset import as_examples
 from ner.inference.predictor import Predictor, index_spans, length_sorted_batches
 from ner.models.tagger import as_tagger
+from ner.nn.module import Module
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
 from ner.utils.metrics import sequence_metrics
@@ -368,8 +369,9 @@ def real_labels(batch: Batch) -> list[list[int]]:
 
 
 def load_model_state(model: nn.Module, state_dict: dict, source: str) -> None:
-    """Load a state dict, checking names and shapes first when the model can."""
-    if hasattr(model, "load_weights"):
+    """Load a state dict: into the toolkit's modules with names and shapes checked first, into any other
+    torch module as torch does."""
+    if isinstance(model, Module):
         model.load_weights(state_dict, source)
     else:
         model.load_state_dict(state_dict)

@@ -21,6 +21,7 @@ from ner.data_processing.constants import NER_DECODING_MAP
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.tokenizer import Tokenizer
 from ner.inference.predictor import Predictor
+from ner.models.ner_predictor import NERPredictor
 from ner.models.tagger import as_tagger
 from ner.nn.models.rnn import RNN
 from ner.utils.config import CollatorConfig
@@ -58,11 +59,12 @@ def sentence_predictor(
     classes and WordPieces it reads (characters cut at the config's default length)."""
     tagger = as_tagger(model)
     id2label = {i: t for i, t in NER_DECODING_MAP.items() if i >= 0} if id2label is None else id2label
+    parts = model if isinstance(model, NERPredictor) else None
     collator = DataCollator(
         tokenizer,
-        char_max_length=CollatorConfig().char_max_length if getattr(model, "uses_chars", False) else None,
-        casing=getattr(model, "uses_casing", False),
-        word_pieces=getattr(model, "uses_word_pieces", None),
+        char_max_length=CollatorConfig().char_max_length if parts and parts.uses_chars else None,
+        casing=bool(parts and parts.uses_casing),
+        word_pieces=parts.uses_word_pieces if parts else None,
     )
     return Predictor(tagger, collator, [id2label[i] for i in range(len(id2label))])
 

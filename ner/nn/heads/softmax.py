@@ -24,14 +24,7 @@ class SoftmaxHead(Head):
         """Mean cross-entropy over labelled real tokens (weighted by `class_weights` when given)."""
         if class_weights is not None and self.scheme.name != "bio":
             raise ValueError("class weights are per BIO tag; this head trains in another tag scheme")
-        weight = None if class_weights is None else class_weights.to(scores.device, torch.float)
-        targets = self.scheme.encode(labels.masked_fill(~mask, LABEL_IGNORE_IDX))
-        return F.cross_entropy(
-            scores.reshape(-1, scores.shape[-1]),
-            targets.reshape(-1),
-            weight=weight,
-            ignore_index=LABEL_IGNORE_IDX,
-        )
+        return token_cross_entropy(scores, self.scheme.encode(labels), mask, class_weights)
 
     @torch.no_grad()
     def decode(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -41,6 +34,20 @@ class SoftmaxHead(Head):
     def potentials(self, scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The tag chain the scores define: each token's log-probabilities, no transition scores."""
         return independent_tokens(scores.float().log_softmax(dim=-1))
+
+
+def token_cross_entropy(
+    scores: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, class_weights: torch.Tensor | None
+) -> torch.Tensor:
+    """Mean cross-entropy of (batch, length, tags) scores against target ids over the real tokens
+    whose target is not LABEL_IGNORE_IDX, each weighted by its target's class weight if given."""
+    weight = None if class_weights is None else class_weights.to(scores.device, torch.float)
+    return F.cross_entropy(
+        scores.reshape(-1, scores.shape[-1]),
+        targets.masked_fill(~mask, LABEL_IGNORE_IDX).reshape(-1),
+        weight=weight,
+        ignore_index=LABEL_IGNORE_IDX,
+    )
 
 
 def independent_tokens(log_probs: torch.Tensor) -> tuple[torch.Tensor, ...]:
