@@ -1,25 +1,29 @@
 """Service benchmark: a live `ner serve` on 127.0.0.1 against the same texts tagged in-process.
 
     python -m benchmarks.serve RUN_DIR [--corpus ../shared/data/wikineural-en] [--requests 600]
-        [--seconds 30] [--workers 2]
+        [--seconds 30] [--workers 2] [--precision float32|bfloat16]
 
 Texts are the corpus's test sentences joined by spaces, one a request. For a service of one worker
 process and one of `--workers` processes, and for 1, 8 and 32 concurrent clients (each its own
 keep-alive connection): requests/s, tokens/s, p50/p99 latency and failed requests, over at most
 `--requests` requests or `--seconds` seconds; the workers' requests/s as a ratio to one worker's. In the
 same run, the same texts through the Python API in-process: one call a text (the 1-client comparison)
-and `pipe` in batches (the throughput one). Then the one-worker server's resident memory after 1,000
-and after 10,000 requests in all.
+and `pipe` in batches (the throughput one). Then the same services under wrk (Debian's `wrk`, a load
+generator in C: the Python clients above share the machine's CPU with the server and cap what it can
+show), and the one-worker server's resident memory after 1,000 and after 10,000 requests in all.
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import json
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,12 +46,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(run_dir: str, port: int, workers: int) -> subprocess.Popen:
+def start_server(run_dir: str, port: int, workers: int, precision: list[str]) -> subprocess.Popen:
     """`ner serve` with `workers` processes on a port, once it answers /healthz."""
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "ner.cli", "serve", run_dir, "--port", str(port)),
-            *("--max-texts", "256", "--workers", str(workers)),
+            *("--max-texts", "256", "--workers", str(workers), *precision),
         ],
         cwd=ROOT,
     )
@@ -99,6 +103,43 @@ def load(
     return len(latencies), time.perf_counter() - started, latencies, sum(f for _, f in parts)
 
 
+WRK_SCRIPT = """
+local bodies = {}
+for line in io.lines("%s") do bodies[#bodies + 1] = line end
+local i = 0
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, bodies[i])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    e.status, e.connect + e.read + e.write + e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def wrk_load(url: str, texts: list[str], clients: int, seconds: float) -> dict[str, float] | None:
+    """requests/s, p50 and p99 ms and failed requests of wrk (a load generator in C, much lighter on
+    the CPU the server shares than Python clients) posting the texts in turn over `clients`
+    connections; None where wrk is not installed (Debian's package `wrk`)."""
+    if shutil.which("wrk") is None:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        bodies, script = Path(folder) / "bodies.jsonl", Path(folder) / "post.lua"
+        bodies.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+        script.write_text(WRK_SCRIPT % bodies)
+        result = subprocess.run(
+            ["wrk", "-t1", f"-c{clients}", f"-d{int(seconds)}s", "-s", str(script), f"{url}/v1/entities"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT"))
+    count, duration, status, broken, p50, p99 = (int(x) for x in line.split()[1:])
+    return {"rate": count / (duration / 1e6), "p50": p50 / 1e3, "p99": p99 / 1e3, "failed": status + broken}
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-quantile of values (0 < q < 1)."""
     return statistics.quantiles(values, n=100)[int(q * 100) - 1] if len(values) > 1 else values[0]
@@ -113,6 +154,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=600)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--precision", choices=("float32", "bfloat16"), help="default: the run's")
     args = parser.parse_args()
     texts = [" ".join(s.tokens) for s in read_conll(args.corpus / "test.tokens").sentences]
     pipeline = Pipeline.load(args.run_dir)
@@ -140,9 +182,17 @@ def main() -> None:
         "pipe, batches of 64": sample_tokens / batched,
     }
     one_worker: dict[int, float] = {}
+    light = Table(
+        title=f"the same services under wrk, {args.seconds:.0f} s a row, CPU capability {cpu_capability()}"
+    )
+    for column in ("workers", "clients", "requests/s", "x 1 worker", "p50 ms", "p99 ms", "failed"):
+        light.add_column(column, justify="right")
+    wrk_one_worker: dict[int, float] = {}
     for workers in dict.fromkeys((1, args.workers)):
         port = free_port()
-        server = start_server(args.run_dir, port, workers)
+        server = start_server(
+            args.run_dir, port, workers, ["--precision", args.precision] if args.precision else []
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             answered = load(url, texts, 32, 1_000, float("inf"))[0]
@@ -166,6 +216,20 @@ def main() -> None:
                     str(failed),
                     f"{speed / reference:.2f}",
                 )
+            for clients in (8, 32):
+                measured = wrk_load(url, sample, clients, args.seconds)
+                if measured is None:
+                    break
+                wrk_one_worker.setdefault(clients, measured["rate"])
+                light.add_row(
+                    str(workers),
+                    str(clients),
+                    f"{measured['rate']:,.0f}",
+                    f"{measured['rate'] / wrk_one_worker[clients]:.2f}",
+                    f"{measured['p50']:.1f}",
+                    f"{measured['p99']:.1f}",
+                    str(measured["failed"]),
+                )
             if workers == 1:
                 load(url, texts, 32, max(0, 10_000 - answered), float("inf"))
                 memory[10_000] = resident_mib(server.pid)
@@ -178,6 +242,9 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=60)
     console.print(table)
+    console.print(
+        light if wrk_one_worker else "wrk is not installed (apt-get install wrk): no light-client figures"
+    )
     for name, speed in in_process.items():
         console.print(f"in-process API, {name}: {speed:,.0f} tokens/s")
 

@@ -108,9 +108,10 @@ def cmd_predict(args: argparse.Namespace) -> None:
     if raw_format(args.input, args.format):
         workers = workers_for(args.workers, Path(args.input))
         if workers > 1:
-            from ner.inference.workers import start_worker_server
+            from ner.inference.workers import start_worker_server, use_worker_threads
 
             start_worker_server()
+            use_worker_threads(workers)
         from ner.workflows.raw_text import predict_raw_file
 
         predict_raw_file(
@@ -180,9 +181,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import os
 
     from ner.inference.run import open_run
-    from ner.inference.workers import threads_per_worker
+    from ner.inference.workers import threads_per_worker, use_worker_threads
     from ner.serve.app import worker_settings
+    from ner.serve.workers import serve_in_workers
 
+    use_worker_threads(workers)
     run = open_run(args.experiment, precision=args.precision)
     options = {"precision": run.predictor.precision}
     os.environ.update(worker_settings(run.files, limits, options, threads_per_worker(workers)))
@@ -190,15 +193,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     log.print(
         f"serving {args.experiment} on {where} with {workers} worker processes (page at /, docs at /docs)"
     )
-    uvicorn.run(
-        "ner.serve.app:app_from_environment",
-        factory=True,
-        workers=workers,
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        timeout_graceful_shutdown=30,
-    )
+    serve_in_workers("ner.serve.app:app_from_environment", workers, args.host, args.port)
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:

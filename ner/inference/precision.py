@@ -16,7 +16,6 @@ from ner.utils.config import PRECISIONS
 from ner.utils.console import log
 from ner.utils.io import atomic_write_json
 
-PROBE_REPEATS = 3
 # bfloat16 must save at least this fraction of float32's time to be worth its rounding.
 MIN_SAVING = 0.05
 CACHE_FILE = "precision.json"
@@ -51,14 +50,10 @@ def autocast(device: torch.device, precision: str) -> torch.autocast:
 
 
 def _seconds(run: Callable[[], object]) -> float:
-    """Fastest of a few timed calls, after one untimed warm-up."""
+    """Wall seconds of one call."""
+    start = time.perf_counter()
     run()
-    times = []
-    for _ in range(PROBE_REPEATS):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return time.perf_counter() - start
 
 
 def _kernel_key(model: nn.Module, device: torch.device, precision: str) -> str:
@@ -72,9 +67,9 @@ def _kernel_key(model: nn.Module, device: torch.device, precision: str) -> str:
 def probe(
     model: nn.Module, forwards: list[Callable[[], torch.Tensor]], device: torch.device, precision: str
 ) -> str:
-    """`precision` if `model`'s own kernels run in it here on every batch of `forwards` and it is faster
-    than float32 on the first, else float32 with one line saying why. Measured once per machine and kind
-    of model, and remembered in the cache folder (`cache_dir`).
+    """`precision` if `model`'s own kernels run in it here and it is faster than float32 on batches of
+    new shapes, else float32 with one line saying why (see `_try` for what `forwards` holds). Measured
+    once per machine and kind of model, and remembered in the cache folder (`cache_dir`).
 
     Pass batches that take each kernel path: PyTorch runs an LSTM through oneDNN when all its sequences
     have one length, and through its own kernel otherwise."""
@@ -114,26 +109,27 @@ def _write_cache(remembered: dict[str, list[str]]) -> None:
 
 
 def _try(forwards: list[Callable[[], torch.Tensor]], device: torch.device, precision: str) -> tuple[str, str]:
-    """(precision to use, why not the one asked for, or '')."""
+    """(precision to use, why not the one asked for, or ''). `forwards[0]` checks that the reduced
+    kernels run, `forwards[1]` warms both precisions up, and the rest, batches of shapes neither has
+    seen, are timed once each in both: prediction rarely meets a batch shape twice, and some kernels
+    (oneDNN's) pay for every new shape in reduced precision."""
 
-    def reduced(forward: Callable[[], torch.Tensor]) -> Callable[[], torch.Tensor]:
-        def run() -> torch.Tensor:
-            with autocast(device, precision):
-                return forward()
-
-        return run
+    def run_all(batches: list[Callable[[], torch.Tensor]], reduced: bool) -> None:
+        with autocast(device, precision if reduced else "float32"):
+            for forward in batches:
+                forward()
 
     try:
-        for forward in forwards[1:]:
-            reduced(forward)()
-        reduced_seconds = _seconds(reduced(forwards[0]))
+        run_all(forwards[:2], reduced=True)
+        reduced_seconds = _seconds(lambda: run_all(forwards[2:], reduced=True))
     except RuntimeError as err:
         return "float32", f"does not run ({first_line(err)})"
-    float_seconds = _seconds(forwards[0])
+    run_all(forwards[1:2], reduced=False)
+    float_seconds = _seconds(lambda: run_all(forwards[2:], reduced=False))
     if reduced_seconds > (1.0 - MIN_SAVING) * float_seconds:
         return "float32", (
-            f"is not faster than float32 ({reduced_seconds * 1e3:.0f} ms against {float_seconds * 1e3:.0f} ms "
-            "a batch)"
+            f"is not faster than float32 on batches of new shapes ({reduced_seconds * 1e3:.0f} ms against "
+            f"{float_seconds * 1e3:.0f} ms)"
         )
     return precision, ""
 

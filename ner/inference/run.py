@@ -209,15 +209,25 @@ def model_device(model: Tagger) -> torch.device:
 
 
 def probe_forwards(model: Tagger, collator: DataCollator) -> list:
-    """Forward passes for the precision probe: 64 sentences of the vocabulary's words in lengths 8 to 47,
-    and the first of them 64 times (sequences of one length take other kernels)."""
+    """Forward passes for the precision probe (`precision._try`): 64 copies of one sentence (sequences of
+    one length take other kernels), a warm-up batch, then six batches of sizes and lengths that differ
+    from each other, of the vocabulary's words."""
     words = [t for t in list(collator.tokenizer.token2id)[:202] if t not in PROBE_SKIP] or ["word"]
-    sentences = [[words[(i * 7 + j) % len(words)] for j in range(8 + (i * 13) % 40)] for i in range(64)]
-    batches = [
-        collator([{collator.text_colname: s} for s in group]) for group in (sentences, sentences[:1] * 64)
+
+    def sentences(count: int, shortest: int, spread: int) -> list[list[str]]:
+        return [
+            [words[(i * 7 + j) % len(words)] for j in range(shortest + (i * 13) % spread)]
+            for i in range(count)
+        ]
+
+    groups = [sentences(1, 20, 1) * 64, sentences(64, 8, 40)]
+    groups += [
+        sentences(count, shortest, 9)
+        for count, shortest in ((56, 10), (40, 23), (64, 31), (24, 5), (48, 17), (32, 38))
     ]
     device = model_device(model)
-    return [functools.partial(model, batch.to(device)) for batch in batches]
+    batches = [collator([{collator.text_colname: s} for s in group]).to(device) for group in groups]
+    return [functools.partial(model, batch) for batch in batches]
 
 
 PROBE_SKIP = {PAD_TOKEN, UNK_TOKEN}
