@@ -108,10 +108,9 @@ def cmd_predict(args: argparse.Namespace) -> None:
     if raw_format(args.input, args.format):
         workers = workers_for(args.workers, Path(args.input))
         if workers > 1:
-            from ner.inference.workers import start_worker_server, use_worker_threads
+            from ner.inference.workers import start_worker_server
 
             start_worker_server()
-            use_worker_threads(workers)
         from ner.workflows.raw_text import predict_raw_file
 
         predict_raw_file(
@@ -181,11 +180,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import os
 
     from ner.inference.run import open_run
-    from ner.inference.workers import threads_per_worker, use_worker_threads
+    from ner.inference.workers import threads_per_worker
     from ner.serve.app import worker_settings
     from ner.serve.workers import serve_in_workers
 
-    use_worker_threads(workers)
     run = open_run(args.experiment, precision=args.precision)
     options = {"precision": run.predictor.precision}
     os.environ.update(worker_settings(run.files, limits, options, threads_per_worker(workers)))

@@ -57,10 +57,11 @@ def _seconds(run: Callable[[], object]) -> float:
 
 
 def _kernel_key(model: nn.Module, device: torch.device, precision: str) -> str:
-    """What decides whether a precision works and pays: the machine, its instruction set, the threads,
-    torch's version and the model's layer types."""
+    """What decides whether a precision works and pays: the machine, its instruction set, torch's
+    version and the model's layer types. Not the thread count: a run is one tagger in every process
+    that opens it, whatever its share of the cores (worker processes tag exactly as one process does)."""
     layers = sorted({type(module).__name__ for module in model.modules()})
-    parts = [device.type, cpu_name(), cpu_capability(), str(torch.get_num_threads()), torch.__version__]
+    parts = [device.type, cpu_name(), cpu_capability(), torch.__version__]
     return "|".join([*parts, precision, ",".join(layers)])
 
 

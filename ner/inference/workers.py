@@ -30,14 +30,6 @@ def threads_per_worker(workers: int) -> int:
     return max(1, available_cores() // workers)
 
 
-def use_worker_threads(workers: int) -> None:
-    """Run this process with one worker's share of the cores, so that what it decides by measuring
-    (the precision probe) holds for the workers it hands its decisions to."""
-    import torch
-
-    torch.set_num_threads(threads_per_worker(workers))
-
-
 def worker_context() -> multiprocessing.context.BaseContext:
     """The start method of worker processes: forked from a clean server process."""
     context = multiprocessing.get_context("forkserver")
