@@ -11,7 +11,6 @@ from ner.inference.run import Run, open_run
 from ner.utils.console import console, log
 from ner.utils.errors import DataFormatError
 from ner.utils.io import atomic_write_text
-from ner.utils.metrics import entity_scores, sequence_metrics
 
 
 def predict_tags(run: Run, data: ReadResult) -> list[list[str]]:
@@ -53,6 +52,8 @@ def evaluate_file(
     precision: str | None = None,
 ) -> dict:
     """Metrics of a run's predictions on a labelled file, printed with a per-type table."""
+    from ner.utils.metrics import entity_scores, sequence_metrics  # scikit-learn: only when scoring
+
     data = read_file(input_path, fmt)
     if not data.labelled:
         raise DataFormatError(str(input_path), None, "carries no tags to evaluate against")
