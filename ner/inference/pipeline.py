@@ -117,6 +117,8 @@ class Pipeline:
         """The Doc of each text, in input order, `batch_size` texts at a time; with `n_process` > 1,
         tagged by that many worker processes, each opening this run itself with its share of the cores
         (at most two batches per worker are held in memory)."""
+        if n_process < 1:
+            raise ValueError(f"n_process must be 1 or more, got {n_process}")
         chunks = chunked(texts, batch_size)
         if n_process == 1:
             for chunk in chunks:
