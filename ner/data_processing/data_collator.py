@@ -49,6 +49,12 @@ class DataCollator:
         self.casing = casing
         self.word_pieces = WordPieces(word_pieces) if word_pieces else None
 
+    @property
+    def labels(self) -> list[str]:
+        """The tags, in id order (the padding tag left out)."""
+        id2label = {i: label for label, i in self.label2id.items() if i != LABEL_IGNORE_IDX}
+        return [id2label[i] for i in range(len(id2label))]
+
     def _get_max_length(self, data_instances: list[dict]) -> int:
         """Length every sequence of the batch is padded or truncated to."""
         if self.padding == "max_length":

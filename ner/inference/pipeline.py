@@ -54,12 +54,12 @@ class Doc:
         """Every token, in order."""
         return [token for sentence in self.sentences for token in sentence]
 
-    def to_dict(self) -> dict:
-        """The document as JSON-ready data."""
-        data = {
-            "text": self.text,
-            "entities": [e.to_dict() for e in self.entities],
-            "sentences": [
+    def to_dict(self, sentences: bool = True, nbest: int | None = None) -> dict:
+        """The document as JSON-ready data: its text, entities, (with `sentences`) its tokens and tags,
+        and the best tag sequences if it has them (the first `nbest` of each sentence's, if given)."""
+        data = {"text": self.text, "entities": [e.to_dict() for e in self.entities]}
+        if sentences:
+            data["sentences"] = [
                 {
                     "start": sentence[0].start,
                     "end": sentence[-1].end,
@@ -69,11 +69,10 @@ class Doc:
                     ],
                 }
                 for sentence, tags in zip(self.sentences, self.tags, strict=True)
-            ],
-        }
-        if self.nbest is not None:
+            ]
+        if self.nbest is not None and nbest != 0:
             data["nbest"] = [
-                [{"tags": tags, "probability": p} for tags, p in sentence] for sentence in self.nbest
+                [{"tags": tags, "probability": p} for tags, p in sentence[:nbest]] for sentence in self.nbest
             ]
         return data
 

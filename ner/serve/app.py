@@ -17,7 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import ner
-from ner.inference.pipeline import Doc, Pipeline
+from ner.inference.pipeline import Pipeline
 from ner.inference.run import RunFiles
 from ner.serve.batcher import Batcher
 from ner.serve.page import page
@@ -127,16 +127,6 @@ def problem(status: int, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": message})
 
 
-def document(doc: Doc, nbest: int) -> dict:
-    """A Doc as the service returns it: its text, entities and (if asked) best tag sequences."""
-    result = {"text": doc.text, "entities": [e.to_dict() for e in doc.entities]}
-    if nbest > 0:
-        result["nbest"] = [
-            [{"tags": tags, "probability": p} for tags, p in sentence[:nbest]] for sentence in doc.nbest
-        ]
-    return result
-
-
 def model_summary(pipeline: Pipeline) -> dict:
     """What GET /v1/model reports: labels, the model's parts and sizes, its validation metrics."""
     run = pipeline.run
@@ -225,7 +215,8 @@ def create_app(source: str | Path | RunFiles, limits: Limits | None = None, **op
             if len(text) > limits.max_chars:
                 where = "text" if one else f"texts[{i}]"
                 return problem(413, f"{where}: {len(text):,} characters; at most {limits.max_chars:,}")
-        docs = [document(doc, request.nbest) for doc in await batcher.tag(texts, request.nbest)]
+        tagged = await batcher.tag(texts, request.nbest)
+        docs = [doc.to_dict(sentences=False, nbest=request.nbest) for doc in tagged]
         return JSONResponse(docs[0] if one else {"documents": docs})
 
     @app.get("/v1/model")

@@ -109,8 +109,7 @@ class Trainer:
             raise ValueError("this model's head (a CRF) takes no class weights; set use_class_weights=False")
         if self.class_weights is not None:
             self.class_weights = self.class_weights.to(self.device)
-        labels = [self.id2label[i] for i in range(len(self.id2label))]
-        self.predictor = predictor or Predictor(self.tagger, data_collator, labels)
+        self.predictor = predictor or Predictor(self.tagger, data_collator, data_collator.labels)
         self.start_epoch = 0
         self.planned_epochs: int | None = None
 
@@ -351,9 +350,9 @@ class Trainer:
         """Predicted entity spans of a test split, as 'start-end' strings in its index numbering, tagged
         by a Predictor over `model` (the notebook's API; `num_workers` is accepted and unused)."""
         tagger = as_tagger(model.to(resolve_device(device)))
-        id2label = {v: k for k, v in data_collator.label2id.items() if v != LABEL_IGNORE_IDX}
-        labels = [id2label[i] for i in range(len(id2label))]
-        predictor = Predictor(tagger, data_collator, labels, "float32", document_consistency, batch_size)
+        predictor = Predictor(
+            tagger, data_collator, data_collator.labels, "float32", document_consistency, batch_size
+        )
         examples = as_examples(test_data, [data_collator.text_colname, index_colname, "document"])
         return index_spans(
             predictor,

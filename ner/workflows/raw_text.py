@@ -19,9 +19,9 @@ from ner.utils.spans import entity_types
 
 def jsonl_record(record: dict, doc: Doc, palette: dict[str, str]) -> str:
     """The input object with its entities (and, if asked, each sentence's best tag sequences) added."""
-    found = doc.to_dict()
-    added = {key: found[key] for key in ("entities", "nbest") if key in found}
-    return json.dumps(record | added, ensure_ascii=False) + "\n"
+    found = doc.to_dict(sentences=False)
+    del found["text"]
+    return json.dumps(record | found, ensure_ascii=False) + "\n"
 
 
 def conll_record(record: dict, doc: Doc, palette: dict[str, str]) -> str:
