@@ -126,13 +126,14 @@ def cmd_predict(args: argparse.Namespace) -> None:
     predict_file(args.experiment, args.input, args.output, args.format, **options)
 
 
-def workers_for(value: str, input_path: Path) -> int:
-    """The worker processes asked for, or for `auto` every core when the input is large enough to pay
-    for starting them (1 MB), else one."""
+def workers_for(value: str, input_path: Path | None) -> int:
+    """The worker processes asked for, or for `auto` every core when the input file is large enough to
+    pay for starting them (1 MB), else one (and one where there is no input file: the service)."""
     from ner.inference.workers import available_cores
 
     if value == "auto":
-        large = input_path.is_file() and input_path.stat().st_size >= AUTO_WORKERS_BYTES
+        large = input_path is not None and input_path.is_file()
+        large = large and input_path.stat().st_size >= AUTO_WORKERS_BYTES
         return available_cores() if large else 1
     if not value.isdigit() or int(value) < 1:
         raise NerError(f"--workers takes a number of processes (1 or more) or auto, got {value!r}")
@@ -171,7 +172,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     limits = Limits(max_chars=args.max_chars, max_texts=args.max_texts)
     where = f"http://{args.host}:{args.port}"
-    workers = workers_for(args.workers, Path())
+    workers = workers_for(args.workers, None)
     if workers == 1:
         app = create_app(args.experiment, limits, precision=args.precision)
         log.print(f"serving {args.experiment} on {where} (page at /, API docs at /docs)")
