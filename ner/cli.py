@@ -105,6 +105,11 @@ def cmd_predict(args: argparse.Namespace) -> None:
         "document_consistency": args.document_consistency,
         "precision": args.precision,
     }
+    if args.ray is not None:
+        tag_on_ray(args, options)
+        return
+    if args.output_format is not None:
+        raise NerError("--output-format: names the shards' format with --ray; a single file's is its suffix")
     if raw_format(args.input, args.format):
         workers = workers_for(args.workers, Path(args.input))
         if workers > 1:
@@ -124,6 +129,30 @@ def cmd_predict(args: argparse.Namespace) -> None:
     from ner.workflows.prediction import predict_file
 
     predict_file(args.experiment, args.input, args.output, args.format, **options)
+
+
+def tag_on_ray(args: argparse.Namespace, options: dict) -> None:
+    """`ner predict --ray`: tag a corpus of shards on a Ray cluster."""
+    try:
+        from ner.distributed.corpus import tag_corpus
+    except ImportError as err:
+        raise NerError(f"--ray needs Ray Data: pip install -e '.[distributed]' ({err})") from None
+    if args.format not in ("auto", "raw", "jsonl"):
+        raise NerError("--ray: shards are .jsonl, .txt or .parquet files, read by their suffix")
+    if args.cpus_per_worker <= 0:
+        raise NerError(f"--cpus-per-worker must be above 0, got {args.cpus_per_worker}")
+    workers = None if args.workers == "auto" else workers_for(args.workers, None)
+    tag_corpus(
+        args.experiment,
+        args.input,
+        args.output,
+        args.ray or None,
+        workers,
+        args.cpus_per_worker,
+        args.output_format or "jsonl",
+        args.nbest,
+        **options,
+    )
 
 
 def workers_for(value: str, input_path: Path | None) -> int:
@@ -335,7 +364,23 @@ def build_parser() -> argparse.ArgumentParser:
             add_workers(
                 p,
                 "raw text: worker processes, each with its share of the cores (auto: all cores "
-                "for inputs of 1 MB or more, else 1)",
+                "for inputs of 1 MB or more, else 1); with --ray, Ray actors (auto: as many as the "
+                "cluster's CPUs hold)",
+            )
+            p.add_argument(
+                "--ray",
+                nargs="?",
+                const="",
+                metavar="ADDRESS",
+                help="tag shards (--input: a .jsonl/.txt/.parquet file, folder or glob) on a Ray cluster "
+                "into the folder --output, one output per shard; ADDRESS: a cluster's (or auto), else "
+                "RAY_ADDRESS's, else a new one here. Needs the [distributed] extra",
+            )
+            p.add_argument(
+                "--output-format", choices=("jsonl", "parquet"), help="with --ray: the output shards' format"
+            )
+            p.add_argument(
+                "--cpus-per-worker", type=float, default=1, help="with --ray: CPUs (and threads) per actor"
             )
         else:
             p.add_argument("--json", help="also write the metrics to this JSON file")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,15 +104,21 @@ def stream_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     """(line number, line) of a UTF-8 text file read one line at a time (BOM and CRLF accepted)."""
     path = check_file(path)
     with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                yield number, raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as err:
-                raise DataFormatError(
-                    str(path), number, f"bytes that are not UTF-8 at column {err.start + 1}"
-                ) from None
+        yield from decode_lines(fh, str(path))
+
+
+def decode_lines(lines: Iterable[bytes], name: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) of the UTF-8 lines of an open binary file called `name` (BOM and CRLF
+    accepted), naming the first line that is not UTF-8."""
+    for number, raw in enumerate(lines, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            yield number, raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as err:
+            raise DataFormatError(
+                name, number, f"bytes that are not UTF-8 at column {err.start + 1}"
+            ) from None
 
 
 RAW_INPUTS = {".txt": "raw", ".jsonl": "jsonl"}
@@ -129,18 +135,21 @@ def stream_documents(path: str | Path, fmt: str) -> Iterator[dict]:
     """Raw-text documents, one at a time: `raw`, each non-empty line of a text file as {"text": line};
     `jsonl`, each non-empty line's JSON object, which must hold a "text" string (other fields are kept)."""
     for number, line in stream_lines(path):
-        if not line.strip():
-            continue
-        if fmt == "raw":
-            yield {"text": line}
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataFormatError(str(path), number, f"not valid JSON: {err.msg}") from None
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise DataFormatError(str(path), number, 'expected a JSON object with a "text" string')
-        yield record
+        if line.strip():
+            yield parse_document(line, fmt, str(path), number)
+
+
+def parse_document(line: str, fmt: str, name: str, number: int) -> dict:
+    """The document of one non-empty input line (`raw` or `jsonl`), its problems named by file and line."""
+    if fmt == "raw":
+        return {"text": line}
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise DataFormatError(name, number, f"not valid JSON: {err.msg}") from None
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise DataFormatError(name, number, 'expected a JSON object with a "text" string')
+    return record
 
 
 def read_json_file(path: str | Path) -> object:

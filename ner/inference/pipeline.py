@@ -54,6 +54,12 @@ class Doc:
         """Every token, in order."""
         return [token for sentence in self.sentences for token in sentence]
 
+    def found(self) -> dict:
+        """What tagging adds to an input record: its entities (and best tag sequences, if it has them)."""
+        data = self.to_dict(sentences=False)
+        del data["text"]
+        return data
+
     def to_dict(self, sentences: bool = True, nbest: int | None = None) -> dict:
         """The document as JSON-ready data: its text, entities, (with `sentences`) its tokens and tags,
         and the best tag sequences if it has them (the first `nbest` of each sentence's, if given)."""

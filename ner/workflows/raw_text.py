@@ -19,9 +19,7 @@ from ner.utils.spans import entity_types
 
 def jsonl_record(record: dict, doc: Doc, palette: dict[str, str]) -> str:
     """The input object with its entities (and, if asked, each sentence's best tag sequences) added."""
-    found = doc.to_dict(sentences=False)
-    del found["text"]
-    return json.dumps(record | found, ensure_ascii=False) + "\n"
+    return json.dumps(record | doc.found(), ensure_ascii=False) + "\n"
 
 
 def conll_record(record: dict, doc: Doc, palette: dict[str, str]) -> str:

@@ -1,0 +1,1 @@
+"""Scale-out on existing engines: Ray corpus tagging and data-parallel training."""
