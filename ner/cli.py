@@ -74,6 +74,7 @@ def cmd_train_tokenizer(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    from ner.trainers.distributed import launched_world_size
     from ner.utils.config import TrainConfig, load_config, parse_override
     from ner.workflows.training import train_model
 
@@ -85,16 +86,30 @@ def cmd_train(args: argparse.Namespace) -> None:
                 "tokenizer settings come from the --tokenizer file; build it with `ner train-tokenizer`",
             )
     config = load_config(TrainConfig, config_paths(args), overrides)
-    train_model(
-        config,
-        args.dataset,
-        args.tokenizer,
-        args.output,
-        args.init,
-        args.resume,
-        args.overwrite,
-        progress=not args.no_progress,
-    )
+    train_args = {
+        "dataset_dir": args.dataset,
+        "tokenizer_file": args.tokenizer,
+        "run_dir": args.output,
+        "init_from": args.init,
+        "resume": args.resume,
+        "overwrite": args.overwrite,
+        "progress": not args.no_progress,
+    }
+    launched = launched_world_size()
+    if args.nproc < 1:
+        raise NerError(f"--nproc takes a number of processes (1 or more), got {args.nproc}")
+    if args.nproc > 1 and launched > 1:
+        raise NerError("--nproc: this process was started by a launcher (torchrun) already; drop --nproc")
+    if args.nproc > 1:
+        from ner.distributed.training import train_data_parallel
+
+        train_data_parallel(args.nproc, config, train_args)
+    elif launched > 1:
+        from ner.distributed.training import train_in_group
+
+        train_in_group(config, None, train_args)
+    else:
+        train_model(config, **train_args)
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
@@ -329,6 +344,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --output")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="data-parallel training processes on this machine, each with its share of the cores (gloo "
+        "on CPU, nccl on GPUs, one GPU each); the global batch is batch_size times N",
+    )
     p.set_defaults(func=cmd_train)
 
     for name, func, text in (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,15 +11,17 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
 
 from ner.data_processing.batch import Batch
 from ner.data_processing.constants import LABEL_IGNORE_IDX
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.dataset import as_examples
 from ner.inference.predictor import Predictor, index_spans, length_sorted_batches
-from ner.models.tagger import as_tagger
+from ner.models.tagger import Tagger, as_tagger
 from ner.nn.module import Module
+from ner.trainers.distributed import current_world
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
 from ner.utils.metrics import sequence_metrics
@@ -28,11 +31,18 @@ from ner.utils.utils import resolve_device
 
 
 def bucketed_batches(
-    examples: list[dict], text_colname: str, batch_size: int, generator: torch.Generator, by_length: bool
+    examples: list[dict],
+    text_colname: str,
+    batch_size: int,
+    generator: torch.Generator,
+    by_length: bool,
+    order: list[int] | None = None,
 ) -> list[list[int]]:
-    """Shuffled batches; with `by_length`, each run of 50 batches is grouped by sentence length first,
-    which cuts padding (and time) while keeping batches random."""
-    order = torch.randperm(len(examples), generator=generator).tolist()
+    """Shuffled batches of the examples (of those in `order`, in that order, if given); with
+    `by_length`, each run of 50 batches is grouped by sentence length first, which cuts padding (and
+    time) while keeping batches random."""
+    if order is None:
+        order = torch.randperm(len(examples), generator=generator).tolist()
     if not by_length:
         return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     chunk = batch_size * 50
@@ -42,6 +52,22 @@ def bucketed_batches(
         batches.extend(block[i : i + batch_size] for i in range(0, len(block), batch_size))
     permutation = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in permutation]
+
+
+class TrainingStep(nn.Module):
+    """A tagger's emissions and loss of a batch in one forward pass, so that DistributedDataParallel
+    sees every weight the loss reads (a CRF's transitions as well as the network's)."""
+
+    def __init__(self, tagger: Tagger):
+        super().__init__()
+        self.tagger = tagger
+
+    def forward(
+        self, batch: Batch, labels: torch.Tensor, mask: torch.Tensor, class_weights: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch's emissions and the tagger's loss of them."""
+        emissions = self.tagger(batch)
+        return emissions, self.tagger.loss(emissions, labels, mask, class_weights)
 
 
 def epochs_within(budget_seconds: float, elapsed: float, epoch: int, start_epoch: int) -> int:
@@ -56,7 +82,12 @@ class Trainer:
     """Trains a tagger, evaluates it each epoch over the whole split, and keeps checkpoints. `model` is a
     tagger (NERPredictor) or one of the notebook's bare networks, adapted to the tagger contract here.
     Validation tags through `predictor` (by default, one over this model and collator), so a run's best
-    epoch is chosen on the predictions that `ner evaluate` makes."""
+    epoch is chosen on the predictions that `ner evaluate` makes.
+
+    In a torch.distributed process group, each process trains on its share of every epoch (a
+    DistributedSampler's) through DistributedDataParallel, so `batch_size` is per process and the global
+    batch is `batch_size` times the processes; the main process alone validates, logs and writes files,
+    and its decisions (best epoch, time budget, early stop) hold for all."""
 
     def __init__(
         self,
@@ -80,6 +111,15 @@ class Trainer:
         self.device = resolve_device(device)
         self.model = model.to(self.device)
         self.tagger = as_tagger(self.model)
+        self.world = current_world()
+        self.step = TrainingStep(self.tagger)
+        if self.world.size > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            # No buffer is trained, and the vocabulary extension buffer exists only where validation
+            # runs (the main process): buffers are never synced, which only the older flag promises.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "`broadcast_buffers` is deprecated", FutureWarning)
+                self.step = DistributedDataParallel(self.step, device_ids=ids, broadcast_buffers=False)
         self.optimizer = optimizer
         self.data_collator = data_collator
         self.label_colname = label_colname
@@ -90,7 +130,7 @@ class Trainer:
         self.grad_clip_max_norm = grad_clip_max_norm
         self.tracker = tracker
         self.seed = seed
-        self.progress = progress
+        self.progress = progress and self.world.is_main
         self.bucket_by_length = bucket_by_length
         if lr_schedule not in ("constant", "linear"):
             raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {lr_schedule!r}")
@@ -112,6 +152,8 @@ class Trainer:
         self.predictor = predictor or Predictor(self.tagger, data_collator, data_collator.labels)
         self.start_epoch = 0
         self.planned_epochs: int | None = None
+        self._rng_states: list[torch.Tensor] | None = None
+        self._vary_dropout_by_process()
 
     def balanced_class_weights(self) -> torch.Tensor:
         """n_tokens / (n_classes * count) for each tag seen in training; 1 for tags never seen."""
@@ -130,14 +172,23 @@ class Trainer:
         """Batches of `examples`; the shuffle order depends only on the seed and the epoch."""
         if shuffle:
             generator = torch.Generator().manual_seed(self.seed + epoch)
+            order = self._share_of(examples, epoch) if self.world.size > 1 else None
             batches = bucketed_batches(
-                examples, self.text_colname, batch_size, generator, self.bucket_by_length
+                examples, self.text_colname, batch_size, generator, self.bucket_by_length, order
             )
         else:
             batches = length_sorted_batches([len(e[self.text_colname]) for e in examples], batch_size)
         return DataLoader(
             examples, batch_sampler=batches, collate_fn=self.data_collator, num_workers=num_workers
         )
+
+    def _share_of(self, examples: list[dict], epoch: int) -> list[int]:
+        """This process's share of an epoch's shuffled examples (every share the same size)."""
+        sampler = DistributedSampler(
+            examples, num_replicas=self.world.size, rank=self.world.rank, shuffle=True, seed=self.seed
+        )
+        sampler.set_epoch(epoch)
+        return list(sampler)
 
     def _set_lr(self) -> None:
         """Linear decay to zero over the whole run, from the step count alone (so resuming keeps it)."""
@@ -153,6 +204,30 @@ class Trainer:
         labels, mask = batch.labels.to(emissions.device), batch.mask.to(emissions.device)
         return self.tagger.loss(emissions, labels, mask, self.class_weights)
 
+    def train_step(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimizer step on a batch (in a process group, this process's part of the global batch);
+        returns the batch's emissions and loss."""
+        self.tagger.train()
+        labels, mask = batch.labels.to(self.device), batch.mask.to(self.device)
+        emissions, loss = self.step(batch.without_labels().to(self.device), labels, mask, self.class_weights)
+        self._set_lr()
+        self.optimizer.zero_grad()
+        (loss * self._share_of_loss(labels, mask) if self.world.size > 1 else loss).backward()
+        if self.grad_clip_max_norm is not None:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip_max_norm)
+        self.optimizer.step()
+        return emissions.detach(), loss.detach()
+
+    def _share_of_loss(self, labels: torch.Tensor, mask: torch.Tensor) -> float:
+        """The factor that makes the processes' averaged gradients those of the mean loss over the global
+        batch: the loss is a mean over this batch's labelled tokens (weighted by class, if weights are
+        given), so it is scaled by this batch's share of the global batch's tokens, times the processes."""
+        labelled = mask & (labels != LABEL_IGNORE_IDX)
+        weight = labelled.sum() if self.class_weights is None else self.class_weights[labels[labelled]].sum()
+        local = float(weight)
+        (total,) = self.world.sum([local], self.device)
+        return local * self.world.size / total
+
     def _run_epoch(self, data_loader: DataLoader, train: bool, description: str) -> dict[str, float]:
         """One pass over a split; metrics are computed once over all of its sentences."""
         gold: list[list[int]] = []
@@ -162,16 +237,7 @@ class Trainer:
             task = bar.add_task(description, total=len(data_loader), loss=float("nan"))
             for batch in data_loader:
                 if train:
-                    self.tagger.train()
-                    emissions = self.tagger(batch.without_labels().to(self.device))
-                    loss = self._batch_loss(emissions, batch)
-                    self._set_lr()
-                    self.optimizer.zero_grad()
-                    loss.backward()
-                    if self.grad_clip_max_norm is not None:
-                        nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip_max_norm)
-                    self.optimizer.step()
-                    emissions = emissions.detach()
+                    emissions, loss = self.train_step(batch)
                 else:
                     self.tagger.eval()
                     emissions = self.predictor.forward(batch)
@@ -182,9 +248,26 @@ class Trainer:
                 pred.extend(self.predictor.decode(batch, emissions))
                 gold.extend(real_labels(batch))
                 bar.update(task, advance=1, loss=loss_sum / max(num_tokens, 1))
+        if self.world.size > 1:
+            loss_sum, num_tokens = self.world.sum([loss_sum, num_tokens], self.device)
+            gold, pred = self._gathered(data_loader, gold, pred)
         metrics = {"loss": loss_sum / max(num_tokens, 1)}
-        metrics.update(sequence_metrics(gold, pred, self.id2label))
+        if self.world.is_main:
+            metrics.update(sequence_metrics(gold, pred, self.id2label))
         return metrics
+
+    def _gathered(
+        self, data_loader: DataLoader, gold: list[list[int]], pred: list[list[int]]
+    ) -> tuple[list[list[int]], list[list[int]]]:
+        """Every process's gold and predicted tags, in the main process, each sentence once (a
+        DistributedSampler repeats a few to give every process as many)."""
+        indices = [i for batch in data_loader.batch_sampler for i in batch]
+        shares = self.world.gather((indices, gold, pred))
+        if shares is None:
+            return [], []
+        rows = {i: (g, p) for share in shares for i, g, p in zip(*share, strict=True)}
+        ordered = [rows[i] for i in sorted(rows)]
+        return [g for g, _ in ordered], [p for _, p in ordered]
 
     @torch.inference_mode()
     def validate(self) -> dict[str, float]:
@@ -242,9 +325,9 @@ class Trainer:
         with `patience`, stop once val entity F1 has not improved for that many epochs; with
         `max_minutes`, plan only the epochs that fit the budget (the LR schedule ends with them; a
         resumed run keeps its plan, and a plan only shrinks)."""
-        history = []
-        best = self._best_so_far()
-        steps_per_epoch = -(-len(self.train_data) // batch_size)
+        history: list[dict] = []
+        best = self.world.broadcast(self._best_so_far())
+        steps_per_epoch = self._steps_per_epoch(batch_size)
         planned = min(num_epochs, self.planned_epochs or num_epochs)
         started = time.monotonic()
         for epoch in range(self.start_epoch, num_epochs):
@@ -257,34 +340,72 @@ class Trainer:
             self._schedule = (epoch * steps_per_epoch, planned * steps_per_epoch)
             train_loader = self._loader(self.train_data, batch_size, True, epoch, num_workers)
             train_metrics = self._train_epoch(train_loader)
-            val_metrics = self.validate() if self.val_data is not None else None
-            if max_minutes is not None:
-                elapsed = time.monotonic() - started
-                planned = min(planned, epochs_within(max_minutes * 60, elapsed, epoch, self.start_epoch))
-                self.planned_epochs = planned
-            history.append({"epoch": epoch, "train": train_metrics, "val": val_metrics})
-            self._report(epoch, planned, train_metrics, val_metrics)
-            score = (val_metrics or train_metrics)[BEST_METRIC]
-            improved = best is None or score > best["value"]
-            if improved:
-                best = {"epoch": epoch, "value": score}
-            if self.tracker is None:
-                continue
-            self.tracker.log_metrics("train", epoch, train_metrics)
-            if val_metrics is not None:
-                self.tracker.log_metrics("val", epoch, val_metrics)
-            if improved:
-                self.tracker.save_best(epoch, val_metrics or train_metrics)
-                self.model.save_pretrained(self.tracker.model_path)
-            if (epoch + 1) % checkpoint_every == 0 or epoch == planned - 1:
-                self.save_checkpoint(self.tracker.checkpoint_path(epoch), epoch)
-                self.tracker.prune_checkpoints(keep_checkpoints, best["epoch"])
+            if self.world.size > 1:
+                self._rng_states = self.world.gather(torch.get_rng_state())
+            if self.world.is_main:
+                val_metrics = self.validate() if self.val_data is not None else None
+                if max_minutes is not None:
+                    elapsed = time.monotonic() - started
+                    planned = min(planned, epochs_within(max_minutes * 60, elapsed, epoch, self.start_epoch))
+                    self.planned_epochs = planned
+                history.append({"epoch": epoch, "train": train_metrics, "val": val_metrics})
+                self._report(epoch, planned, train_metrics, val_metrics)
+                best = self._keep(
+                    epoch, planned, best, train_metrics, val_metrics, checkpoint_every, keep_checkpoints
+                )
+            planned, best, self.planned_epochs = self.world.broadcast((planned, best, self.planned_epochs))
         return history
+
+    def _steps_per_epoch(self, batch_size: int) -> int:
+        """Optimizer steps in an epoch: batches of this process's share of the training split."""
+        share = -(-len(self.train_data) // self.world.size)
+        return -(-share // batch_size)
+
+    def _vary_dropout_by_process(self) -> None:
+        """Give each process other than the main one its own random stream (the main one keeps the run's),
+        so that processes do not drop the same units."""
+        if self.world.rank > 0:
+            torch.manual_seed(self.seed + 7919 * self.world.rank)
+
+    def _keep(
+        self,
+        epoch: int,
+        planned: int,
+        best: dict | None,
+        train_metrics: dict,
+        val_metrics: dict | None,
+        checkpoint_every: int,
+        keep_checkpoints: int,
+    ) -> dict:
+        """Log an epoch's metrics, save the model if it is the best yet and a checkpoint when due;
+        returns the best epoch so far."""
+        score = (val_metrics or train_metrics)[BEST_METRIC]
+        improved = best is None or score > best["value"]
+        if improved:
+            best = {"epoch": epoch, "value": score}
+        if self.tracker is None:
+            return best
+        self.tracker.log_metrics("train", epoch, train_metrics)
+        if val_metrics is not None:
+            self.tracker.log_metrics("val", epoch, val_metrics)
+        if improved:
+            self.tracker.save_best(epoch, val_metrics or train_metrics)
+            self.model.save_pretrained(self.tracker.model_path)
+        if (epoch + 1) % checkpoint_every == 0 or epoch == planned - 1:
+            self.save_checkpoint(self.tracker.checkpoint_path(epoch), epoch)
+            self.tracker.prune_checkpoints(keep_checkpoints, best["epoch"])
+        return best
+
+    @property
+    def _load_device(self) -> torch.device:
+        """Where checkpoints are loaded: this process's device, or the CPU when they are then sent to
+        the other processes."""
+        return self.device if self.world.size == 1 else torch.device("cpu")
 
     def _best_so_far(self) -> dict | None:
         """Best epoch among those already logged (when resuming); best.json and the model file are
         restored from that epoch's checkpoint if a rollback removed them."""
-        if self.tracker is None:
+        if self.tracker is None or not self.world.is_main:
             return None
         records = self.tracker.read_metrics("val") or self.tracker.read_metrics("train")
         if not records:
@@ -318,13 +439,16 @@ class Trainer:
                 "model_state_dict": self.model.state_dict(),
                 "optimizer_state_dict": self.optimizer.state_dict(),
                 "rng_state": torch.get_rng_state(),
+                "process_rng_states": self._rng_states,
                 "planned_epochs": self.planned_epochs,
             },
         )
 
     def from_checkpoint(self, path: str | Path) -> Trainer:
         """Restore model, optimizer and RNG state from a checkpoint; training resumes after its epoch."""
-        checkpoint = load_torch(path, map_location=self.device)
+        checkpoint = self.world.broadcast(
+            load_torch(path, map_location=self._load_device) if self.world.is_main else None
+        )
         if not isinstance(checkpoint, dict) or not {"epoch", "model_state_dict"} <= set(checkpoint):
             raise DataFormatError(str(path), None, "not a checkpoint: expected epoch and model_state_dict")
         load_model_state(self.model, checkpoint["model_state_dict"], str(path))
@@ -332,6 +456,11 @@ class Trainer:
             self.optimizer.load_state_dict(checkpoint["optimizer_state_dict"])
         if "rng_state" in checkpoint:
             torch.set_rng_state(checkpoint["rng_state"].cpu())
+        states = checkpoint.get("process_rng_states")
+        if states is not None and len(states) == self.world.size:
+            torch.set_rng_state(states[self.world.rank].cpu())
+        else:
+            self._vary_dropout_by_process()
         self.start_epoch = int(checkpoint["epoch"]) + 1
         self.planned_epochs = checkpoint.get("planned_epochs")
         return self

@@ -22,12 +22,13 @@ from ner.inference.run import (
 )
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.nn.embeddings.transformer import TransformerEmbedding
+from ner.trainers.distributed import World, current_world
 from ner.trainers.trainer import Trainer
 from ner.utils.config import TokenizerConfig, TrainConfig
 from ner.utils.console import log
 from ner.utils.errors import ConfigError, NerError
 from ner.utils.tracker import ExperimentTracker
-from ner.utils.utils import set_seed
+from ner.utils.utils import resolve_device, set_seed
 
 RUN_FILES = (
     "config.json",
@@ -98,11 +99,12 @@ def clear_run(tracker: ExperimentTracker) -> None:
     shutil.rmtree(tracker.checkpoint_dir, ignore_errors=True)
 
 
-def read_resumed_config(tracker: ExperimentTracker) -> TrainConfig:
-    """The config of the run to resume, which it keeps."""
-    if not tracker.config_path.exists():
+def check_run_folder(tracker: ExperimentTracker, resume: bool, overwrite: bool) -> None:
+    """Refuse to start a run over another one, or to resume a run that is not there."""
+    if resume and not tracker.config_path.exists():
         raise NerError(f"{tracker.run_dir}: nothing to resume (no config.json)")
-    return read_config(tracker.config_path)
+    if not resume and tracker.config_path.exists() and not overwrite:
+        raise NerError(f"{tracker.run_dir} already holds a run; pass --resume to continue it or --overwrite")
 
 
 def prepare_run(
@@ -115,12 +117,17 @@ def prepare_run(
         last = max(checkpoints) if checkpoints else None
         tracker.rollback(-1 if last is None else last)
         return last
-    if tracker.config_path.exists() and not overwrite:
-        raise NerError(f"{tracker.run_dir} already holds a run; pass --resume to continue it or --overwrite")
     clear_run(tracker)
     tracker.save_config(config.to_dict())
     tokenizer.save(tracker.tokenizer_path)
     return None
+
+
+def process_device(setting: str, world: World) -> torch.device:
+    """The device a training process uses: the configured one, and in a process group on GPUs, the GPU
+    of this process's local rank."""
+    device = resolve_device(setting)
+    return torch.device("cuda", world.local_rank) if device.type == "cuda" and world.size > 1 else device
 
 
 def train_model(
@@ -134,35 +141,44 @@ def train_model(
     progress: bool = True,
 ) -> Trainer:
     """Train a tagger as `config` says, keeping everything needed to use it later in `run_dir`."""
+    world = current_world()
     dataset = load_dataset(dataset_dir)
     tokenizer = Tokenizer.load(tokenizer_file)
     file_settings = {"lowercase": tokenizer.lowercase, "case_backoff": tokenizer.case_backoff}
     config.tokenizer = config.tokenizer.model_copy(update=file_settings)
     config.labels = config.labels or label_set(dataset)
     tracker = ExperimentTracker(run_dir)
-    vectors = None
+    if world.is_main:
+        check_run_folder(tracker, resume, overwrite)
     if resume:
-        config = read_resumed_config(tracker)
-        tokenizer = Tokenizer.load(tracker.tokenizer_path)
-    elif config.word_vectors.source is not None:
-        vectors = read_word_vectors(config)
+        # A resumed run keeps its own config and vocabulary.
+        config, tokenizer = world.broadcast(
+            (read_config(tracker.config_path), Tokenizer.load(tracker.tokenizer_path))
+            if world.is_main
+            else None
+        )
+    vectors = read_word_vectors(config) if config.word_vectors.source is not None and not resume else None
     set_seed(config.seed)
     model = build_model(config, tokenizer)
     collator = build_collator(config, tokenizer)
     if vectors is not None:
         start_from_vectors(model, tokenizer, vectors)
-    last_epoch = prepare_run(config, tracker, tokenizer, resume, overwrite)
-    # Validation tags as `ner evaluate` does (vocabulary extended, documents made consistent), in
-    # float32 so that training stays deterministic on every CPU.
-    predictor = make_predictor(
-        config,
-        Tokenizer.load(tracker.tokenizer_path),
-        model,
-        tracker.run_dir,
-        "float32",
-        config.predict.document_consistency,
-        vectors=vectors,
+    last_epoch = world.broadcast(
+        prepare_run(config, tracker, tokenizer, resume, overwrite) if world.is_main else None
     )
+    predictor = None
+    if world.is_main:
+        # Validation tags as `ner evaluate` does (vocabulary extended, documents made consistent), in
+        # float32 so that training stays deterministic on every CPU.
+        predictor = make_predictor(
+            config,
+            Tokenizer.load(tracker.tokenizer_path),
+            model,
+            tracker.run_dir,
+            "float32",
+            config.predict.document_consistency,
+            vectors=vectors,
+        )
     settings = config.optimizer.model_dump(exclude={"name", "lr_schedule", "transformer_lr"})
     optimizer = AdamW(parameter_groups(model, config.optimizer.transformer_lr), **settings)
     trainer = Trainer(
@@ -171,8 +187,8 @@ def train_model(
         data_collator=collator,
         train_data=dataset["train"],
         val_data=dataset["val"] if "val" in dataset else None,
-        tracker=tracker,
-        device=config.trainer.device,
+        tracker=tracker if world.is_main else None,
+        device=process_device(config.trainer.device, world),
         label_colname="NER",
         seed=config.seed,
         progress=progress,
@@ -189,8 +205,9 @@ def train_model(
         if init_from.suffix == ".ckpt":
             trainer.from_checkpoint(init_from)
             trainer.planned_epochs = None
-        else:
+        elif world.is_main:
             model.load_weights(read_weights(init_from), str(init_from))
+        world.copy_from_main(model)
     run = config.train_and_eval
     # Resuming finishes the planned epochs; starting from another run's checkpoint trains num_epochs more.
     num_epochs = run.num_epochs if last_epoch is not None else trainer.start_epoch + run.num_epochs
@@ -203,7 +220,7 @@ def train_model(
         run.keep_checkpoints,
         run.max_minutes,
     )
-    best = tracker.best()
+    best = tracker.best() if world.is_main else None
     if best is not None:
         log.print(f"best epoch {best['epoch']}: val entity_f1 {best['value']:.4f}  ->  {tracker.run_dir}")
     return trainer
