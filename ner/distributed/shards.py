@@ -116,14 +116,16 @@ class ShardWriter:
         self._sink: object | None = None
 
     def write(self, table: pa.Table) -> None:
-        """Write a batch of tagged rows (each row's shard in `__path`)."""
-        self._raise_first_error(table)
+        """Write a batch of tagged rows (each row's shard in `__path`); the shards before a row with an
+        error are finished, its own is not."""
         paths = table.column(PATH).to_pylist()
         start = 0
         for end in range(1, len(paths) + 1):
             if end == len(paths) or paths[end] != paths[start]:
                 self._switch_to(paths[start])
-                self._append(table.slice(start, end - start))
+                rows = table.slice(start, end - start)
+                self._raise_first_error(rows)
+                self._append(rows)
                 start = end
 
     def close(self) -> list[str]:
