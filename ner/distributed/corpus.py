@@ -159,6 +159,8 @@ def tag_corpus(
     as many as the cluster's CPUs hold); returns the shards written. `options` go to `open_run`."""
     if output_format not in OUTPUT_FORMATS:
         raise NerError(f"--output-format must be one of {', '.join(OUTPUT_FORMATS)}, not {output_format!r}")
+    if Path(output_dir).exists() and not Path(output_dir).is_dir():
+        raise NerError(f"{output_dir}: is a file; --ray writes one output per shard into a folder")
     files = RunFiles.of_folder(run_dir, options.pop("epoch", None))
     read_config(files.config)
     inputs = list_shards(shards)

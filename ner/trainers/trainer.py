@@ -339,7 +339,9 @@ class Trainer:
                 break
             self._schedule = (epoch * steps_per_epoch, planned * steps_per_epoch)
             train_loader = self._loader(self.train_data, batch_size, True, epoch, num_workers)
+            epoch_started = time.monotonic()
             train_metrics = self._train_epoch(train_loader)
+            train_metrics["seconds"] = round(time.monotonic() - epoch_started, 3)
             if self.world.size > 1:
                 self._rng_states = self.world.gather(torch.get_rng_state())
             if self.world.is_main:
