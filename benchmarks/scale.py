@@ -12,8 +12,8 @@ wall time), tokens/s with the command's start-up taken out (the wall time of the
 document), and the peak private resident memory (RSS less shared memory, polled every 50 ms) of the
 process that tags, or of the largest worker.
 Training: one epoch of `--preset` on `--dataset` with 1 process (batch 64) and with `--nproc 2`
-(batch 32 each: the same global batch), the epoch's own seconds as the run logs them. Then a projection
-of the time to tag 1M and 100M sentences on N machines of this kind from the measured rate per Ray
+(batch 32 each: the same global batch), the seconds the run prints for the epoch's training. Then a
+projection of the time to tag 1M and 100M sentences on N machines of this kind from the measured rate per Ray
 worker, stated as a projection. Every figure is printed beside this CPU's capability and core count.
 Needs the `distributed` extra.
 """
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -114,8 +115,9 @@ class MemoryWatch:
         return max(self.peaks.get(p, 0) for p in pids) / 1024 if pids else float("nan")
 
 
-def timed_command(args: list[str], kind: str) -> tuple[float, float]:
-    """Wall seconds and the tagging process's (or largest worker's) peak MiB of a `ner` command."""
+def timed_command(args: list[str], kind: str) -> tuple[float, float, str]:
+    """Wall seconds, the tagging process's (or largest worker's) peak MiB and the log of a `ner`
+    command."""
     start = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "ner.cli", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -126,7 +128,7 @@ def timed_command(args: list[str], kind: str) -> tuple[float, float]:
     watch.stop()
     if process.returncode != 0:
         raise SystemExit(f"ner {' '.join(args)} failed:\n{err.decode()[-3000:]}")
-    return seconds, watch.worker_peak_mib(kind)
+    return seconds, watch.worker_peak_mib(kind), err.decode()
 
 
 def write_inputs(folder: Path, texts: list[str], copies: int) -> dict[str, Path]:
@@ -171,9 +173,9 @@ def tagging(run: str, texts: list[str], copies: int) -> tuple[Table, dict[str, f
         paths = write_inputs(folder, texts, copies)
         for name, (flags, kind, ray) in setups.items():
             peaks = {}
-            startup, _ = timed_command(command(run, paths, "one", folder, flags, ray), kind)
+            startup = timed_command(command(run, paths, "one", folder, flags, ray), kind)[0]
             for size, count in (("1x", 1), ("Nx", copies)):
-                seconds, peaks[size] = timed_command(command(run, paths, size, folder, flags, ray), kind)
+                seconds, peaks[size], _ = timed_command(command(run, paths, size, folder, flags, ray), kind)
                 rate = tokens * count / seconds
                 steady = tokens * count / max(seconds - startup, 1e-9)
                 label = "1x" if count == 1 else f"{copies}x"
@@ -218,10 +220,9 @@ def training(dataset: str, tokenizer: str, preset: str) -> tuple[Table, float]:
                 "--set",
                 f"train_and_eval.batch_size={64 // nproc}",
             ]
-            timed_command(args, "one")
-            record = json.loads((run / "train_metrics.jsonl").read_text().splitlines()[-1])
+            log = timed_command(args, "one")[2]
             val = json.loads((run / "best.json").read_text())["value"]
-            seconds[nproc] = record["metrics"]["seconds"]
+            seconds[nproc] = float(re.search(r"epoch 1/1 \(([\d.]+) s\)", log).group(1))
             table.add_row(
                 str(nproc),
                 str(64 // nproc),

@@ -341,7 +341,7 @@ class Trainer:
             train_loader = self._loader(self.train_data, batch_size, True, epoch, num_workers)
             epoch_started = time.monotonic()
             train_metrics = self._train_epoch(train_loader)
-            train_metrics["seconds"] = round(time.monotonic() - epoch_started, 3)
+            epoch_seconds = time.monotonic() - epoch_started
             if self.world.size > 1:
                 self._rng_states = self.world.gather(torch.get_rng_state())
             if self.world.is_main:
@@ -351,7 +351,7 @@ class Trainer:
                     planned = min(planned, epochs_within(max_minutes * 60, elapsed, epoch, self.start_epoch))
                     self.planned_epochs = planned
                 history.append({"epoch": epoch, "train": train_metrics, "val": val_metrics})
-                self._report(epoch, planned, train_metrics, val_metrics)
+                self._report(epoch, planned, epoch_seconds, train_metrics, val_metrics)
                 best = self._keep(
                     epoch, planned, best, train_metrics, val_metrics, checkpoint_every, keep_checkpoints
                 )
@@ -423,8 +423,12 @@ class Trainer:
         return {"epoch": record["epoch"], "value": record["metrics"][BEST_METRIC]}
 
     @staticmethod
-    def _report(epoch: int, num_epochs: int, train: dict, val: dict | None) -> None:
-        line = f"epoch {epoch + 1}/{num_epochs}  train loss {train['loss']:.4f} entity_f1 {train['entity_f1']:.4f}"
+    def _report(epoch: int, num_epochs: int, seconds: float, train: dict, val: dict | None) -> None:
+        """One line of an epoch's metrics, and the seconds its training took (validation aside)."""
+        line = (
+            f"epoch {epoch + 1}/{num_epochs} ({seconds:.1f} s)  train loss {train['loss']:.4f}"
+            f" entity_f1 {train['entity_f1']:.4f}"
+        )
         if val is not None:
             line += (
                 f"  |  val loss {val['loss']:.4f} entity_f1 {val['entity_f1']:.4f}"
