@@ -20,9 +20,10 @@ from ner.trainers.distributed import current_world
 from ner.trainers.trainer import Trainer
 from ner.utils.config import TrainConfig, load_config
 from ner.utils.utils import set_seed
-from tests.conftest import CONLL, ROOT, require_data
+from tests.conftest import ROOT
 from tests.test_robustness import ner
-from tests.test_validation import first_documents
+from tests.test_validation import conll_slice as write_conll_slice
+from tests.test_validation import train_glove as train
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
 SENTENCES = [
@@ -120,33 +121,7 @@ def test_uneven_halves_are_weighted_by_their_tokens():
 
 @pytest.fixture(scope="module")
 def conll_slice(tmp_path_factory):
-    require_data(CONLL)
-    work = tmp_path_factory.mktemp("data-parallel")
-    corpus = work / "corpus"
-    corpus.mkdir()
-    (corpus / "train.conll").write_text(first_documents(CONLL / "train.conll", 60))
-    (corpus / "val.conll").write_text(first_documents(CONLL / "val.conll", 20))
-    (corpus / "test.conll").write_text(first_documents(CONLL / "test.conll", 2))
-    ner("create-dataset", corpus, work / "dataset")
-    ner("train-tokenizer", "--dataset", work / "dataset", "--output", work / "tok.json", "--min-freq", "2")
-    return work
-
-
-def train(work, run: str, *args: str, expect: int = 0):
-    return ner(
-        "train",
-        "--dataset",
-        work / "dataset",
-        "--tokenizer",
-        work / "tok.json",
-        "--preset",
-        "glove-bilstm-crf",
-        "--output",
-        work / run,
-        "--no-progress",
-        *args,
-        expect=expect,
-    )
+    return write_conll_slice(tmp_path_factory.mktemp("data-parallel"), 60, 20)
 
 
 def best_f1(run) -> float:

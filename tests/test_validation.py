@@ -21,18 +21,23 @@ def first_documents(path, count: int) -> str:
     return "\n".join(lines[: starts[count]]) + "\n"
 
 
-@pytest.fixture(scope="module")
-def conll_run(tmp_path_factory):
+def conll_slice(work, train_documents: int, val_documents: int):
+    """A corpus of CoNLL-2003's first stories under `work/corpus`, its dataset (`work/dataset`) and a
+    tokenizer of the words seen twice (`work/tok.json`)."""
     require_data(CONLL)
-    work = tmp_path_factory.mktemp("validation")
     corpus = work / "corpus"
     corpus.mkdir()
-    (corpus / "train.conll").write_text(first_documents(CONLL / "train.conll", 15))
-    (corpus / "val.conll").write_text(first_documents(CONLL / "val.conll", 6))
+    (corpus / "train.conll").write_text(first_documents(CONLL / "train.conll", train_documents))
+    (corpus / "val.conll").write_text(first_documents(CONLL / "val.conll", val_documents))
     (corpus / "test.conll").write_text(first_documents(CONLL / "test.conll", 2))
     ner("create-dataset", corpus, work / "dataset")
     ner("train-tokenizer", "--dataset", work / "dataset", "--output", work / "tok.json", "--min-freq", "2")
-    ner(
+    return work
+
+
+def train_glove(work, run: str, *args: str, expect: int = 0):
+    """`ner train` of the glove-bilstm-crf preset on a slice made by `conll_slice`, into `work/run`."""
+    return ner(
         "train",
         "--dataset",
         work / "dataset",
@@ -41,8 +46,19 @@ def conll_run(tmp_path_factory):
         "--preset",
         "glove-bilstm-crf",
         "--output",
-        work / "run",
+        work / run,
         "--no-progress",
+        *args,
+        expect=expect,
+    )
+
+
+@pytest.fixture(scope="module")
+def conll_run(tmp_path_factory):
+    work = conll_slice(tmp_path_factory.mktemp("validation"), 15, 6)
+    train_glove(
+        work,
+        "run",
         "--set",
         "model.hidden_dim=32",
         "--set",
