@@ -1,0 +1,164 @@
+"""Span-annotated input: the same documents exported by doccano, Label Studio, spaCy/Prodigy, brat and
+`ner predict` read to identical sentences and tags; spans that do not fit the tokens are refused with
+where they were read, or expanded, contracted or skipped, and counted."""
+
+import json
+
+import pytest
+
+from ner.data_processing.alignment import read_spans
+from ner.data_processing.annotations import span_format
+from ner.utils.errors import DataFormatError
+
+# Emoji before entities (offsets in code points), CRLF line ends, a span ending inside a word
+# ("Edward D" of "Edward D. Farr") and two overlapping spans.
+DOCS = [
+    ("I ❤️ 🍕 in Napoli with Maria Rossi.\r\nThen Roma.", [(10, 16, "LOC"), (22, 33, "PER"), (41, 45, "LOC")]),
+    (
+        "Edward D. Farr works for Acme Corp and IBM.",
+        [(0, 8, "PER"), (25, 34, "ORG"), (30, 34, "ORG"), (39, 42, "ORG")],
+    ),
+    ("Nothing to see here.", []),
+]
+
+
+def check_offsets():
+    assert [DOCS[0][0][s:e] for s, e, _ in DOCS[0][1]] == ["Napoli", "Maria Rossi", "Roma"]
+    assert [DOCS[1][0][s:e] for s, e, _ in DOCS[1][1]] == ["Edward D", "Acme Corp", "Corp", "IBM"]
+
+
+def utf16(text: str, offset: int) -> int:
+    return len(text[:offset].encode("utf-16-le")) // 2
+
+
+def write_all(folder, docs=DOCS, old_label_studio=False) -> dict:
+    """The documents in each of the five formats; the paths by format name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    lines = [json.dumps({"text": t, "label": [[s, e, lab] for s, e, lab in spans]}) for t, spans in docs]
+    paths["doccano"] = folder / "doccano.jsonl"
+    paths["doccano"].write_text("\n".join(lines) + "\n")
+    lines = [
+        json.dumps({"text": t, "spans": [{"start": s, "end": e, "label": lab} for s, e, lab in spans]})
+        for t, spans in docs
+    ]
+    paths["spacy"] = folder / "spacy.jsonl"
+    paths["spacy"].write_text("\n".join(lines) + "\n")
+    lines = [
+        json.dumps(
+            {
+                "id": i,
+                "text": t,
+                "entities": [
+                    {"text": t[s:e], "label": lab, "start": s, "end": e, "score": 0.9} for s, e, lab in spans
+                ],
+            }
+        )
+        for i, (t, spans) in enumerate(docs)
+    ]
+    paths["ner-jsonl"] = folder / "predicted.jsonl"
+    paths["ner-jsonl"].write_text("\n".join(lines) + "\n")
+    move = utf16 if old_label_studio else (lambda text, offset: offset)
+    tasks = [
+        {
+            "id": 100 + i,
+            "data": {"text": t},
+            "annotations": [
+                {
+                    "result": [
+                        {
+                            "type": "labels",
+                            "value": {
+                                "start": move(t, s),
+                                "end": move(t, e),
+                                "text": t[s:e],
+                                "labels": [lab],
+                            },
+                        }
+                        for s, e, lab in spans
+                    ]
+                }
+            ],
+        }
+        for i, (t, spans) in enumerate(docs)
+    ]
+    paths["label-studio"] = folder / "label-studio.json"
+    paths["label-studio"].write_text(json.dumps(tasks))
+    brat = folder / "brat"
+    brat.mkdir()
+    for i, (t, spans) in enumerate(docs):
+        with open(brat / f"doc{i}.txt", "w", encoding="utf-8", newline="") as handle:
+            handle.write(t)
+        (brat / f"doc{i}.ann").write_text(
+            "".join(f"T{n}\t{lab} {s} {e}\t{t[s:e]}\n" for n, (s, e, lab) in enumerate(spans, 1))
+        )
+    paths["brat"] = brat
+    return paths
+
+
+def as_rows(result):
+    return [(s.tokens, s.tags, s.document) for s in result.sentences]
+
+
+def test_the_offsets_in_the_fixture_are_right():
+    check_offsets()
+
+
+def test_each_format_is_recognised_from_its_content(tmp_path):
+    for fmt, path in write_all(tmp_path).items():
+        assert span_format(path) == fmt
+
+
+@pytest.mark.parametrize("policy", ["skip", "expand", "contract"])
+def test_the_five_formats_give_identical_sentences_and_tags(tmp_path, policy):
+    paths = write_all(tmp_path)
+    results = {fmt: read_spans(path, fmt, policy) for fmt, path in paths.items()}
+    rows = {fmt: as_rows(result) for fmt, (result, _) in results.items()}
+    first = rows["doccano"]
+    assert all(r == first for r in rows.values())
+    reports = {fmt: report.rows() for fmt, (_, report) in results.items()}
+    assert all(r == reports["doccano"] for r in reports.values())
+    assert first[0] == (
+        ["I", "❤", "\ufe0f", "🍕", "in", "Napoli", "with", "Maria", "Rossi", "."],
+        ["O", "O", "O", "O", "O", "B-LOC", "O", "B-PER", "I-PER", "O"],
+        0,
+    )
+    assert first[1] == (["Then", "Roma", "."], ["O", "B-LOC", "O"], 0), "the CRLF ends a sentence"
+    assert first[2][1][3:] == ["O", "O", "B-ORG", "I-ORG", "O", "B-ORG", "O"]
+
+
+def test_old_label_studio_utf16_offsets_are_converted(tmp_path):
+    current = as_rows(read_spans(write_all(tmp_path / "a")["label-studio"], "label-studio", "skip")[0])
+    old = as_rows(
+        read_spans(write_all(tmp_path / "b", old_label_studio=True)["label-studio"], "label-studio", "skip")[
+            0
+        ]
+    )
+    assert old == current
+
+
+def test_a_span_ending_inside_a_word_is_an_error_naming_the_file_and_line(tmp_path):
+    paths = write_all(tmp_path)
+    with pytest.raises(DataFormatError) as err:
+        read_spans(paths["doccano"], "doccano")
+    assert err.value.line == 2 and "Edward D" in err.value.problem and "inside a token" in err.value.problem
+    with pytest.raises(DataFormatError) as err:
+        read_spans(paths["brat"], "brat")
+    assert err.value.path.endswith("doc1.ann") and err.value.line == 1
+    with pytest.raises(DataFormatError) as err:
+        read_spans(paths["label-studio"], "label-studio")
+    assert err.value.line == "task 101"
+
+
+def test_policies_expand_contract_and_skip_the_misaligned_span_and_count_it(tmp_path):
+    path = write_all(tmp_path)["spacy"]
+    tagged = {}
+    for policy in ("expand", "contract", "skip"):
+        result, report = read_spans(path, "spacy", policy)
+        edward = next(s for s in result.sentences if s.tokens[0] == "Edward")
+        tagged[policy] = edward.tags
+        counts = dict((row[0], row[1:]) for row in report.rows())
+        assert counts["ORG"][3] == 1, "the overlapping ORG span is skipped under every policy"
+    assert tagged["expand"][:3] == ["B-PER", "I-PER", "O"]
+    assert tagged["contract"][:3] == ["B-PER", "O", "O"]
+    assert tagged["skip"][:3] == ["O", "O", "O"]
