@@ -3,12 +3,17 @@
 where they were read, or expanded, contracted or skipped, and counted."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from ner.data_processing.alignment import read_spans
 from ner.data_processing.annotations import span_format
+from ner.data_processing.dataset import load_dataset
 from ner.utils.errors import DataFormatError
+from tests.test_robustness import ner
+
+RUN = Path(__file__).resolve().parent / "fixtures" / "legacy_run"
 
 # Emoji before entities (offsets in code points), CRLF line ends, a span ending inside a word
 # ("Edward D" of "Edward D. Farr") and two overlapping spans.
@@ -162,3 +167,40 @@ def test_policies_expand_contract_and_skip_the_misaligned_span_and_count_it(tmp_
     assert tagged["expand"][:3] == ["B-PER", "I-PER", "O"]
     assert tagged["contract"][:3] == ["B-PER", "O", "O"]
     assert tagged["skip"][:3] == ["O", "O", "O"]
+
+
+def test_create_dataset_reads_annotated_texts_and_reports_the_alignment(tmp_path):
+    paths = write_all(tmp_path / "exports")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for split in ("train", "val"):
+        (corpus / f"{split}.jsonl").write_text(paths["doccano"].read_text())
+    result = ner("create-dataset", corpus, tmp_path / "refused", expect=2)
+    assert "train.jsonl:2: span 0-8 PER ('Edward D')" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "refused").exists()
+    result = ner("create-dataset", corpus, tmp_path / "dataset", "--misaligned", "contract")
+    assert "contracted" in result.stdout
+    dataset = load_dataset(tmp_path / "dataset")
+    assert dataset["train"][0]["NER"][5] == "B-LOC" and dataset["train"][0]["document"] == 0
+
+
+def test_a_corrected_prediction_goes_back_in_as_training_data(tmp_path):
+    texts = ["Angela Merkel met Emmanuel Macron in Paris on Monday.", "Nothing happened in the city of Lyon."]
+    source = tmp_path / "texts.txt"
+    source.write_text("\n".join(texts) + "\n")
+    ner("predict", "--experiment", RUN, "--input", source, "--output", tmp_path / "predicted.jsonl")
+    records = [json.loads(line) for line in (tmp_path / "predicted.jsonl").read_text().splitlines()]
+    start = texts[1].index("Lyon")
+    records[1]["entities"] = [
+        e for e in records[1]["entities"] if e["end"] <= start or e["start"] >= start + 4
+    ]
+    records[1]["entities"].append(
+        {"text": "Lyon", "label": "LOC", "start": start, "end": start + 4, "score": 1.0}
+    )
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for split in ("train", "val"):
+        (corpus / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    ner("create-dataset", corpus, tmp_path / "dataset")
+    second = [row for row in load_dataset(tmp_path / "dataset")["train"] if row["document"] == 1][0]
+    assert second["NER"][second["text"].index("Lyon")] == "B-LOC"

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import datasets
 
+from ner.data_processing.alignment import AlignmentReport, read_spans
+from ner.data_processing.annotations import SPAN_FORMATS, span_format
 from ner.data_processing.constants import DEFAULT_LABELS
 from ner.data_processing.readers import ReadResult, read_file
+from ner.data_processing.text import TextSplitter
 from ner.utils.errors import DataFormatError
 
 SPLITS = ("train", "val", "test")
@@ -34,6 +37,34 @@ def find_split_files(directory: str | Path, fmt: str = "auto") -> dict[str, Path
         if "train" in files:
             return files
     raise DataFormatError(str(directory), None, "holds no train.json or train.conll")
+
+
+def find_span_files(directory: str | Path, fmt: str = "auto") -> dict[str, tuple[Path, str]]:
+    """Each split's span-annotated file (`split.jsonl`, a Label Studio `split.json`, or a brat folder
+    `split/`) and its format (`fmt`, or detected from the content); empty if the folder holds none."""
+    directory = Path(directory)
+    found = {}
+    for split in SPLITS:
+        for candidate in (directory / f"{split}.jsonl", directory / f"{split}.json", directory / split):
+            detected = span_format(candidate) if candidate.exists() else None
+            if detected is not None:
+                found[split] = (candidate, fmt if fmt in SPAN_FORMATS else detected)
+                break
+    return found if "train" in found else {}
+
+
+def read_span_splits(
+    files: dict[str, tuple[Path, str]], policy: str, max_length: int | None = None
+) -> tuple[dict[str, ReadResult], AlignmentReport]:
+    """Each split's span-annotated file split into sentences and tagged, with one alignment report."""
+    splitter = TextSplitter()
+    report = AlignmentReport()
+    results = {}
+    for split, (path, fmt) in files.items():
+        results[split], split_report = read_spans(path, fmt, policy, splitter, max_length)
+        for counter in ("kept", "expanded", "contracted", "skipped"):
+            getattr(report, counter).update(getattr(split_report, counter))
+    return results, report
 
 
 def read_splits(files: dict[str, Path], max_length: int | None = None) -> dict[str, ReadResult]:
