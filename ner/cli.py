@@ -379,12 +379,19 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("--experiment", required=True, help="a run folder written by `ner train`")
         p.add_argument("--input", required=True)
+        spans = ("doccano", "label-studio", "spacy", "brat", "ner-jsonl") if name == "evaluate" else ()
         p.add_argument(
             "--format",
-            choices=("auto", "json", "conll", "tokens", "raw", "jsonl"),
+            choices=("auto", "json", "conll", "tokens", "raw", "jsonl", *spans),
             default="auto",
             help="input format; auto: .txt raw text (a document a line), .jsonl objects with a text field, "
-            ".json the notebook's JSON, .tokens a sentence a line, else CoNLL",
+            ".json the notebook's JSON, .tokens a sentence a line, else CoNLL"
+            + (
+                "; annotated texts (doccano, Label Studio, spaCy, brat, ner's JSONL: by content) are "
+                "scored by exact character spans"
+                if spans
+                else ""
+            ),
         )
         p.add_argument("--epoch", type=int, help="use this epoch's checkpoint instead of the best model")
         p.add_argument(

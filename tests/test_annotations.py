@@ -10,8 +10,13 @@ import pytest
 from ner.data_processing.alignment import read_spans
 from ner.data_processing.annotations import span_format
 from ner.data_processing.dataset import load_dataset
+from ner.data_processing.readers import read_conll
+from ner.data_processing.text import TextSplitter
 from ner.utils.errors import DataFormatError
+from ner.utils.spans import tag_spans
+from tests.conftest import CONLL
 from tests.test_robustness import ner
+from tests.test_validation import conll_slice, train_glove
 
 RUN = Path(__file__).resolve().parent / "fixtures" / "legacy_run"
 
@@ -204,3 +209,45 @@ def test_a_corrected_prediction_goes_back_in_as_training_data(tmp_path):
     ner("create-dataset", corpus, tmp_path / "dataset")
     second = [row for row in load_dataset(tmp_path / "dataset")["train"] if row["document"] == 1][0]
     assert second["NER"][second["text"].index("Lyon")] == "B-LOC"
+
+
+@pytest.mark.e2e
+def test_evaluating_a_span_file_gives_the_figures_of_the_same_documents_in_conll(tmp_path):
+    work = conll_slice(tmp_path, 60, 2)
+    train_glove(work, "run", "--set", "train_and_eval.num_epochs=4")
+    splitter = TextSplitter()
+    sentences = []
+    for sentence in read_conll(CONLL / "val.conll").sentences[:400]:
+        split = splitter.split(" ".join(sentence.tokens))
+        if len(split) == 1 and [t.text for t in split[0]] == sentence.tokens:
+            sentences.append(sentence)
+    assert len(sentences) > 150
+    conll = "".join(
+        "".join(f"{w}\t{t}\n" for w, t in zip(s.tokens, s.tags, strict=True)) + "\n" for s in sentences
+    )
+    (tmp_path / "gold.conll").write_text(conll)
+    records = []
+    for s in sentences:
+        starts = [sum(len(w) + 1 for w in s.tokens[:i]) for i in range(len(s.tokens))]
+        spans = [[starts[a], starts[b] + len(s.tokens[b]), label] for label, a, b in tag_spans(s.tags)]
+        records.append(json.dumps({"text": " ".join(s.tokens), "label": spans}))
+    (tmp_path / "gold.jsonl").write_text("\n".join(records) + "\n")
+    figures = {}
+    for name in ("gold.conll", "gold.jsonl"):
+        ner(
+            "evaluate",
+            "--experiment",
+            work / "run",
+            "--input",
+            tmp_path / name,
+            "--no-document-consistency",
+            "--json",
+            tmp_path / f"{name}.json",
+        )
+        figures[name] = json.loads((tmp_path / f"{name}.json").read_text())["per_type"]
+    assert figures["gold.jsonl"] == {
+        t: v for t, v in figures["gold.conll"].items() if v["support"] or v["precision"]
+    }
+    assert sum(v["support"] for v in figures["gold.jsonl"].values()) > 100
+    scores = json.loads((tmp_path / "gold.jsonl.json").read_text())["metrics"]
+    assert scores["span_f1_micro"] > 0.3, "the model finds entities, so equal figures are not all zeros"

@@ -44,20 +44,42 @@ def entity_scores(
         pred_spans = get_named_entity_spans(pred_seq, id2label=id2label)
         for etype in set(gold_spans) | set(pred_spans):
             g, p = set(gold_spans.get(etype, [])), set(pred_spans.get(etype, []))
-            tp_fp_fn = counts.setdefault(etype, [0, 0, 0])
-            tp_fp_fn[0] += len(g & p)
-            tp_fp_fn[1] += len(p - g)
-            tp_fp_fn[2] += len(g - p)
-    scores = {}
-    for etype, (tp, fp, fn) in counts.items():
-        precision, recall = _safe_div(tp, tp + fp), _safe_div(tp, tp + fn)
-        scores[etype] = {
-            "precision": precision,
-            "recall": recall,
-            "f1": _safe_div(2 * precision * recall, precision + recall),
-            "support": tp + fn,
-        }
-    return scores
+            count_matches(counts.setdefault(etype, [0, 0, 0]), g, p)
+    return {etype: prf(*tp_fp_fn) for etype, tp_fp_fn in counts.items()}
+
+
+def count_matches(tp_fp_fn: list[int], gold: set, pred: set) -> None:
+    """Add the true positives, false positives and false negatives of one set of spans."""
+    tp_fp_fn[0] += len(gold & pred)
+    tp_fp_fn[1] += len(pred - gold)
+    tp_fp_fn[2] += len(gold - pred)
+
+
+def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    """Precision, recall, F1 and gold support from match counts."""
+    precision, recall = _safe_div(tp, tp + fp), _safe_div(tp, tp + fn)
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": _safe_div(2 * precision * recall, precision + recall),
+        "support": tp + fn,
+    }
+
+
+def character_span_scores(
+    gold: Sequence[set[tuple[int, int, str]]], pred: Sequence[set[tuple[int, int, str]]]
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Micro and per-type precision, recall and F1 of exact character spans (start, end, type), each
+    document's gold spans against its predicted ones."""
+    counts: dict[str, list[int]] = {}
+    for gold_spans, pred_spans in zip(gold, pred, strict=True):
+        for etype in {t for *_, t in gold_spans} | {t for *_, t in pred_spans}:
+            g = {s for s in gold_spans if s[2] == etype}
+            p = {s for s in pred_spans if s[2] == etype}
+            count_matches(counts.setdefault(etype, [0, 0, 0]), g, p)
+    total = [sum(c[i] for c in counts.values()) for i in range(3)]
+    micro = {f"span_{k}_micro": v for k, v in prf(*total).items() if k != "support"}
+    return micro, {etype: prf(*counts[etype]) for etype in sorted(counts)}
 
 
 def compute_entity_f1(

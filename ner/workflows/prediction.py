@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from ner.data_processing.annotations import SPAN_FORMATS, read_annotations, span_format
 from ner.data_processing.readers import ReadResult, read_file, report_reading
 from ner.inference.run import Run, open_run
 from ner.utils.console import console, log
@@ -54,6 +55,9 @@ def evaluate_file(
     """Metrics of a run's predictions on a labelled file, printed with a per-type table."""
     from ner.utils.metrics import entity_scores, sequence_metrics  # scikit-learn: only when scoring
 
+    span_fmt = fmt if fmt in SPAN_FORMATS else span_format(input_path) if fmt == "auto" else None
+    if span_fmt is not None:
+        return evaluate_spans(open_run(run_dir, epoch, precision, document_consistency), input_path, span_fmt)
     data = read_file(input_path, fmt)
     if not data.labelled:
         raise DataFormatError(str(input_path), None, "carries no tags to evaluate against")
@@ -68,6 +72,30 @@ def evaluate_file(
     metrics = sequence_metrics(gold, pred, run.id2label)
     per_type = entity_scores(gold, pred, run.id2label)
     console.print(metrics_table(metrics), per_type_table(per_type))
+    return {"metrics": metrics, "per_type": per_type}
+
+
+def evaluate_spans(run: Run, input_path: str | Path, fmt: str) -> dict:
+    """Exact character-span precision, recall and F1 (micro and per type) of a run's entities on the
+    texts of a span-annotated file, printed; each text is tagged as one document from raw text."""
+    from ner.inference.pipeline import Pipeline, chunked
+    from ner.utils.metrics import character_span_scores
+
+    pipeline = Pipeline(run)
+    gold, pred = [], []
+    for chunk in chunked(read_annotations(input_path, fmt), 64):
+        for doc in chunk:
+            for span in doc.spans:
+                if not 0 <= span.start < span.end <= len(doc.text):
+                    where = span.line if span.line is not None else doc.line
+                    raise DataFormatError(
+                        doc.source, where, f"span {span.start}-{span.end} lies outside the text"
+                    )
+            gold.append({(s.start, s.end, s.label) for s in doc.spans})
+        for doc in pipeline.process([doc.text for doc in chunk]):
+            pred.append({(e.start, e.end, e.label) for e in doc.entities})
+    metrics, per_type = character_span_scores(gold, pred)
+    console.print(metrics_table(metrics, "exact character spans"), per_type_table(per_type))
     return {"metrics": metrics, "per_type": per_type}
 
 
