@@ -357,7 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. model.hidden_dim=256"
     )
-    p.add_argument("--init", help="start from a .ckpt checkpoint (epoch, optimizer restored) or a model file")
+    p.add_argument(
+        "--init",
+        help="start from a run folder (entity types and words it knows keep their weights, new ones start "
+        "fresh; recorded in init.json), a .ckpt checkpoint (epoch, optimizer restored) or a model file",
+    )
     p.add_argument(
         "--resume", action="store_true", help="continue the run in --output from its last checkpoint"
     )

@@ -129,13 +129,16 @@ def load_dataset(path: str | Path) -> datasets.DatasetDict:
 
 
 def label_set(dataset: datasets.DatasetDict, label_colname: str = "NER") -> list[str]:
-    """Tags of the labelled splits: the notebook's nine in their order, then any others sorted."""
+    """Tags of the labelled splits: the notebook's nine in their order where the data's types are among
+    its four, else O and the B- and I- tags of the data's own types, sorted by type."""
     found: set[str] = set()
     for split in dataset.values():
         if label_colname in split.column_names:
             found.update(tag for tags in split[label_colname] for tag in tags)
-    extras = sorted(found - set(DEFAULT_LABELS), key=lambda t: (t[2:], t))
-    return list(DEFAULT_LABELS) + extras
+    if found <= set(DEFAULT_LABELS):
+        return list(DEFAULT_LABELS)
+    types = sorted({tag[2:] for tag in found if tag != "O"})
+    return ["O"] + [f"{prefix}-{etype}" for etype in types for prefix in ("B", "I")]
 
 
 def as_examples(data: object, columns: list[str]) -> list[dict]:

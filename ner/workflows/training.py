@@ -14,12 +14,14 @@ from ner.data_processing.tokenizer import Tokenizer
 from ner.data_processing.vectors import WordVectors, load_word_vectors
 from ner.inference.run import (
     EXTENSION_FILE,
+    RunFiles,
     build_collator,
     build_model,
     make_predictor,
     read_config,
     read_weights,
 )
+from ner.models.transfer import transfer_weights
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.nn.embeddings.transformer import TransformerEmbedding
 from ner.trainers.distributed import World, current_world
@@ -27,9 +29,11 @@ from ner.trainers.trainer import Trainer
 from ner.utils.config import TokenizerConfig, TrainConfig
 from ner.utils.console import log
 from ner.utils.errors import ConfigError, NerError
+from ner.utils.io import atomic_write_json
 from ner.utils.tracker import ExperimentTracker
 from ner.utils.utils import resolve_device, set_seed
 
+INIT_FILE = "init.json"
 RUN_FILES = (
     "config.json",
     "tokenizer.json",
@@ -38,6 +42,7 @@ RUN_FILES = (
     "train_metrics.jsonl",
     "val_metrics.jsonl",
     EXTENSION_FILE,
+    INIT_FILE,
 )
 
 
@@ -77,6 +82,34 @@ def start_from_vectors(model: nn.Module, tokenizer: Tokenizer, vectors: WordVect
         if isinstance(module, TokenEmbedding):
             module.initialise(ids, initial)
     log.print(f"word embedding: {len(ids):,} of {tokenizer.vocab_size:,} words start from {vectors.source}")
+
+
+def start_from_run(
+    model: nn.Module, config: TrainConfig, tokenizer: Tokenizer, source: Path, tracker: ExperimentTracker
+) -> None:
+    """Start `model` from another run's best weights: entity types and words both know keep what that
+    run learnt, new ones start fresh; the run folder records where it started from (`init.json`)."""
+    files = RunFiles.of_folder(source)
+    source_config = read_config(files.config)
+    ours, theirs = config.model.model_dump(), source_config.model.model_dump()
+    differing = sorted(k for k in ours if ours[k] != theirs.get(k))
+    if differing:
+        changes = ", ".join(f"{k} {theirs.get(k)!r} -> {ours[k]!r}" for k in differing)
+        raise ConfigError(
+            f"model.{differing[0]}", f"--init {source} was trained with other model parts: {changes}"
+        )
+    source_tokenizer = Tokenizer.load(files.tokenizer)
+    source_model = build_model(source_config, source_tokenizer)
+    transfer = transfer_weights(
+        model, tokenizer, read_weights(files.weights), source_model, source_tokenizer, str(files.weights)
+    )
+    record = {"run": str(source.resolve()), "weights": str(files.weights.resolve()), **transfer.to_dict()}
+    atomic_write_json(tracker.run_dir / INIT_FILE, record)
+    log.print(
+        f"starting from {source}: types {', '.join(transfer.types_kept) or 'none'} kept"
+        f"{'; new: ' + ', '.join(transfer.types_new) if transfer.types_new else ''};"
+        f" {transfer.words_kept:,} of {tokenizer.vocab_size:,} words known"
+    )
 
 
 def parameter_groups(model: nn.Module, transformer_lr: float) -> list[dict]:
@@ -202,7 +235,10 @@ def train_model(
         trainer.from_checkpoint(tracker.checkpoint_path(last_epoch))
     elif init_from is not None:
         init_from = Path(init_from)
-        if init_from.suffix == ".ckpt":
+        if init_from.is_dir():
+            if world.is_main:
+                start_from_run(model, config, tokenizer, init_from, tracker)
+        elif init_from.suffix == ".ckpt":
             trainer.from_checkpoint(init_from)
             trainer.planned_epochs = None
         elif world.is_main:

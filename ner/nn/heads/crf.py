@@ -134,6 +134,11 @@ class CRFHead(Head):
         super().__init__(input_dim, labels, tag_scheme)
         self.crf = CRF(labels, tag_scheme)
 
+    def tag_axes(self) -> dict[str, tuple[int, ...]]:
+        """The projection's tag axes, and the CRF's transition, start and end scores'."""
+        crf = {"crf.transitions": (0, 1), "crf.start_transitions": (0,), "crf.end_transitions": (0,)}
+        return super().tag_axes() | crf
+
     def loss(
         self,
         scores: torch.Tensor,

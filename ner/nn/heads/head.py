@@ -21,6 +21,10 @@ class Head(Module):
         self.projection = nn.Linear(input_dim, len(self.scheme.labels))
         self.register_buffer("to_bio", self.scheme.to_bio, persistent=False)
 
+    def tag_axes(self) -> dict[str, tuple[int, ...]]:
+        """The axes of this head's parameters that run over its tags, by parameter name."""
+        return {"projection.weight": (0,), "projection.bias": (0,)}
+
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         """(batch, length, input_dim) hidden states -> (batch, length, scheme tags) scores."""
         return self.projection(hidden)
