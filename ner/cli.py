@@ -281,6 +281,12 @@ def cmd_plot_data(args: argparse.Namespace) -> None:
     print(f"plots written to {out}/vocab_size.png and {out}/sentence_lengths.png")
 
 
+def cmd_package(args: argparse.Namespace) -> None:
+    from ner.workflows.package import package_run
+
+    package_run(args.run, args.name, args.version, args.output)
+
+
 def cmd_report(args: argparse.Namespace) -> None:
     from ner.workflows.report import report_runs
 
@@ -476,6 +482,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_workers(p, "worker processes, each opening the run with its share of the cores (auto: 1)")
     add_precision(p)
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("package", help="build an installable wheel and sdist of a run, loaded by its name")
+    p.add_argument("run", help="a run folder written by `ner train`")
+    p.add_argument("--name", required=True, help="the package's (and model's) name, e.g. news-ner")
+    p.add_argument("--version", required=True, help="the package's version, e.g. 1.0.0")
+    p.add_argument("--output", required=True, help="folder for the wheel and the sdist")
+    p.set_defaults(func=cmd_package)
+
     p = sub.add_parser("report", help="compare runs by their best epoch's validation metrics")
     p.add_argument("runs", nargs="+", help="run folders")
     p.set_defaults(func=cmd_report)

@@ -94,6 +94,19 @@ def load_model(config: TrainConfig, tokenizer: Tokenizer, weights_path: str | Pa
 EXTENSION_FILE = "vocab_extension.npz"
 
 
+MODEL_ENTRY_POINTS = "ner.models"
+
+
+def installed_model(name: str) -> Path:
+    """The run folder inside the installed model package called `name` (as `ner package` made it), or
+    `name` as a path if no such package is installed."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=MODEL_ENTRY_POINTS, name=name):
+        return Path(entry.load())
+    return Path(name)
+
+
 @dataclass(frozen=True)
 class RunFiles:
     """Where a trained model's files are: a run folder written by training (`folder`), or, for the
@@ -107,9 +120,9 @@ class RunFiles:
     @classmethod
     def of_folder(cls, run_dir: str | Path, epoch: int | None = None) -> RunFiles:
         """A run folder's files: its best model, or epoch `epoch`'s checkpoint."""
-        tracker = ExperimentTracker(run_dir)
+        tracker = ExperimentTracker(run_dir if Path(run_dir).is_dir() else installed_model(str(run_dir)))
         if not tracker.run_dir.is_dir():
-            raise DataFormatError(str(run_dir), None, "no such experiment folder")
+            raise DataFormatError(str(run_dir), None, "no such experiment folder or installed model")
         if epoch is None:
             weights = tracker.model_path
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -30,10 +31,12 @@ from ner.utils.config import TokenizerConfig, TrainConfig
 from ner.utils.console import log
 from ner.utils.errors import ConfigError, NerError
 from ner.utils.io import atomic_write_json
+from ner.utils.spans import tag_spans
 from ner.utils.tracker import ExperimentTracker
 from ner.utils.utils import resolve_device, set_seed
 
 INIT_FILE = "init.json"
+DATA_SUMMARY_FILE = "data_summary.json"
 RUN_FILES = (
     "config.json",
     "tokenizer.json",
@@ -43,6 +46,7 @@ RUN_FILES = (
     "val_metrics.jsonl",
     EXTENSION_FILE,
     INIT_FILE,
+    DATA_SUMMARY_FILE,
 )
 
 
@@ -140,11 +144,32 @@ def check_run_folder(tracker: ExperimentTracker, resume: bool, overwrite: bool) 
         raise NerError(f"{tracker.run_dir} already holds a run; pass --resume to continue it or --overwrite")
 
 
+def summarize_data(dataset: object) -> dict:
+    """Sentences, tokens and entities of each type in each labelled split of a dataset."""
+    summary = {}
+    for split, data in dataset.items():
+        if "NER" not in data.column_names:
+            continue
+        entities: Counter = Counter(label for tags in data["NER"] for label, _, _ in tag_spans(tags))
+        tokens = sum(len(tags) for tags in data["NER"])
+        summary[split] = {
+            "sentences": len(data),
+            "tokens": tokens,
+            "entities": dict(sorted(entities.items())),
+        }
+    return summary
+
+
 def prepare_run(
-    config: TrainConfig, tracker: ExperimentTracker, tokenizer: Tokenizer, resume: bool, overwrite: bool
+    config: TrainConfig,
+    tracker: ExperimentTracker,
+    tokenizer: Tokenizer,
+    resume: bool,
+    overwrite: bool,
+    data_summary: dict,
 ) -> int | None:
-    """Write the run's config and tokenizer (or, resuming, roll back to the last checkpoint); returns the
-    epoch to resume from."""
+    """Write the run's config, tokenizer and data summary (or, resuming, roll back to the last
+    checkpoint); returns the epoch to resume from."""
     if resume:
         checkpoints = tracker.checkpoints()
         last = max(checkpoints) if checkpoints else None
@@ -152,6 +177,7 @@ def prepare_run(
         return last
     clear_run(tracker)
     tracker.save_config(config.to_dict())
+    atomic_write_json(tracker.run_dir / DATA_SUMMARY_FILE, data_summary)
     tokenizer.save(tracker.tokenizer_path)
     return None
 
@@ -197,7 +223,9 @@ def train_model(
     if vectors is not None:
         start_from_vectors(model, tokenizer, vectors)
     last_epoch = world.broadcast(
-        prepare_run(config, tracker, tokenizer, resume, overwrite) if world.is_main else None
+        prepare_run(config, tracker, tokenizer, resume, overwrite, summarize_data(dataset))
+        if world.is_main
+        else None
     )
     predictor = None
     if world.is_main:
