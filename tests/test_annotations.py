@@ -3,6 +3,7 @@
 where they were read, or expanded, contracted or skipped, and counted."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -251,3 +252,22 @@ def test_evaluating_a_span_file_gives_the_figures_of_the_same_documents_in_conll
     assert sum(v["support"] for v in figures["gold.jsonl"].values()) > 100
     scores = json.loads((tmp_path / "gold.jsonl.json").read_text())["metrics"]
     assert scores["span_f1_micro"] > 0.3, "the model finds entities, so equal figures are not all zeros"
+
+
+def test_create_dataset_gives_the_same_dataset_from_every_format(tmp_path):
+    datasets = {}
+    for fmt, path in write_all(tmp_path / "exports").items():
+        corpus = tmp_path / f"corpus-{fmt}"
+        corpus.mkdir()
+        for split in ("train", "val"):
+            target = corpus / (split if path.is_dir() else f"{split}{path.suffix}")
+            if path.is_dir():
+                shutil.copytree(path, target)
+            else:
+                target.write_bytes(path.read_bytes())
+        ner("create-dataset", corpus, tmp_path / f"dataset-{fmt}", "--misaligned", "expand")
+        datasets[fmt] = {
+            split: load_dataset(tmp_path / f"dataset-{fmt}")[split].to_list() for split in ("train", "val")
+        }
+    assert all(d == datasets["doccano"] for d in datasets.values())
+    assert datasets["doccano"]["train"][2]["NER"][:3] == ["B-PER", "I-PER", "O"]
