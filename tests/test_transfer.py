@@ -78,44 +78,16 @@ def test_train_init_from_a_run_with_other_types(tmp_path):
             "--output",
             tmp_path / f"{name}.json",
         )
-    ner(
-        "train",
-        "--dataset",
-        tmp_path / "old-dataset",
-        "--tokenizer",
-        tmp_path / "old.json",
-        "--output",
-        tmp_path / "old",
-        *base,
-    )
-    ner(
-        "train",
-        "--dataset",
-        tmp_path / "new-dataset",
-        "--tokenizer",
-        tmp_path / "new.json",
-        "--output",
-        tmp_path / "new",
-        "--init",
-        tmp_path / "old",
-        *base,
-    )
+
+    def train(name: str, *args: object, expect: int = 0):
+        data = "old" if name == "old" else "new"
+        paths = ("--dataset", tmp_path / f"{data}-dataset", "--tokenizer", tmp_path / f"{data}.json")
+        return ner("train", *paths, "--output", tmp_path / name, *base, *args, expect=expect)
+
+    train("old")
+    train("new", "--init", tmp_path / "old")
     record = json.loads((tmp_path / "new" / "init.json").read_text())
     assert record["types_kept"] == ["PER"] and record["types_new"] == ["GPE"]
     assert record["run"] == str((tmp_path / "old").resolve())
-    result = ner(
-        "train",
-        "--dataset",
-        tmp_path / "new-dataset",
-        "--tokenizer",
-        tmp_path / "new.json",
-        "--output",
-        tmp_path / "other",
-        "--init",
-        tmp_path / "old",
-        *base,
-        "--set",
-        "model.hidden_dim=32",
-        expect=2,
-    )
+    result = train("other", "--init", tmp_path / "old", "--set", "model.hidden_dim=32", expect=2)
     assert "model.hidden_dim" in result.stderr and "16 -> 32" in result.stderr
