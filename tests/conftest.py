@@ -44,12 +44,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def service(run: Path, *args: str) -> Iterator[str]:
-    """`ner serve RUN ARGS` on a free port, up and answering; its URL. Stopped with SIGTERM afterwards,
-    which must end it cleanly."""
+def service(run: Path | str, *args: str, python: str = sys.executable) -> Iterator[str]:
+    """`ner serve RUN ARGS` (run by `python`) on a free port, up and answering; its URL. Stopped with
+    SIGTERM afterwards, which must end it cleanly."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "ner.cli", "serve", str(run), "--port", str(port), *args],
+        [python, "-m", "ner.cli", "serve", str(run), "--port", str(port), *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

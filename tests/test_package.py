@@ -5,10 +5,12 @@ import json
 import site
 import subprocess
 import sys
+import urllib.request
 import zipfile
 
 import pytest
 
+from tests.conftest import service
 from tests.test_robustness import ner
 from tests.test_validation import conll_slice, train_glove
 
@@ -72,6 +74,14 @@ def test_a_packaged_run_installs_beside_ner_and_tags_by_its_name(tmp_path):
     subprocess.run(command, check=True, cwd=tmp_path, capture_output=True)
     predicted = json.loads((tmp_path / "out.jsonl").read_text())["entities"]
     assert [e["label"] for e in predicted] == found["entities"]
+    with service("test-news-ner", python=python) as url:
+        request = urllib.request.Request(
+            f"{url}/v1/entities",
+            data=json.dumps({"text": "Angela Merkel flew to Paris to meet Emmanuel Macron."}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        served = json.loads(urllib.request.urlopen(request, timeout=30).read())
+    assert [e["label"] for e in served["entities"]] == found["entities"]
 
 
 def test_package_refuses_a_bad_name_or_version(tmp_path):
