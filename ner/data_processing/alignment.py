@@ -26,6 +26,15 @@ class AlignmentReport:
     contracted: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)
 
+    def add(self, other: AlignmentReport) -> None:
+        """Count another report's decisions in this one."""
+        for counter, more in zip(
+            (self.kept, self.expanded, self.contracted, self.skipped),
+            (other.kept, other.expanded, other.contracted, other.skipped),
+            strict=True,
+        ):
+            counter.update(more)
+
     def rows(self) -> list[tuple[str, int, int, int, int]]:
         """(type, kept, expanded, contracted, skipped) for every type seen."""
         types = sorted(set(self.kept) | set(self.expanded) | set(self.contracted) | set(self.skipped))

@@ -62,8 +62,7 @@ def read_span_splits(
     results = {}
     for split, (path, fmt) in files.items():
         results[split], split_report = read_spans(path, fmt, policy, splitter, max_length)
-        for counter in ("kept", "expanded", "contracted", "skipped"):
-            getattr(report, counter).update(getattr(split_report, counter))
+        report.add(split_report)
     return results, report
 
 

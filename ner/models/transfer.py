@@ -3,7 +3,7 @@ mean the same in both are copied (by tag name and by word), the rest keep their 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 
@@ -24,12 +24,7 @@ class Transfer:
 
     def to_dict(self) -> dict:
         """The transfer as JSON-ready data."""
-        return {
-            "types_kept": self.types_kept,
-            "types_new": self.types_new,
-            "words_kept": self.words_kept,
-            "words_new": self.words_new,
-        }
+        return asdict(self)
 
 
 def transfer_weights(
