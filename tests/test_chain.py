@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ner.nn.heads.chain import chains
+from ner.nn.tags.chain import chains
 
 TAGS = 4
 

@@ -5,7 +5,7 @@ import torch
 
 from ner.data_processing.constants import DEFAULT_LABELS
 from ner.nn.heads.crf import CRF
-from ner.nn.heads.tag_schemes import BIO
+from ner.nn.tags.schemes import BIO
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 

@@ -10,9 +10,10 @@ import torch
 from ner.data_processing.batch import Batch
 from ner.data_processing.constants import DEFAULT_LABELS, LABEL_IGNORE_IDX
 from ner.models.ner_predictor import NERPredictor
-from ner.nn.heads.chain import chains
 from ner.nn.heads.crf import CRF
-from ner.nn.heads.tag_schemes import BIO, BIOES
+from ner.nn.heads.tag_encoding import encode_labels
+from ner.nn.tags.chain import chains
+from ner.nn.tags.schemes import BIO, BIOES
 from ner.utils.spans import orphan_inside, tag_spans
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -25,7 +26,7 @@ def ids(tags, labels=LABELS):
 def test_bioes_tags_of_the_default_labels():
     scheme = BIOES(DEFAULT_LABELS)
     assert len(scheme.labels) == 17 and scheme.labels[:5] == ["O", "B-ORG", "I-ORG", "E-ORG", "S-ORG"]
-    assert [DEFAULT_LABELS[i] for i in scheme.to_bio.tolist()][:5] == [
+    assert [DEFAULT_LABELS[i] for i in scheme.to_bio][:5] == [
         "O",
         "B-ORG",
         "I-ORG",
@@ -42,7 +43,7 @@ def test_bioes_encoding(padding_side):
     row = ids(bio)
     pad = [LABEL_IGNORE_IDX] * 3
     row = row + pad if padding_side == "right" else pad + row
-    encoded = scheme.encode(torch.tensor([row, [LABEL_IGNORE_IDX] * len(row)]))
+    encoded = encode_labels(scheme, torch.tensor([row, [LABEL_IGNORE_IDX] * len(row)]))
     real = encoded[0][encoded[0] != LABEL_IGNORE_IDX].tolist()
     assert [scheme.labels[i] for i in real] == expected
     assert (encoded[1] == LABEL_IGNORE_IDX).all()
@@ -50,7 +51,7 @@ def test_bioes_encoding(padding_side):
 
 def test_bio_encoding_leaves_labels_alone():
     labels = torch.tensor([ids(["I-PER", "O", "B-LOC"]) + [LABEL_IGNORE_IDX]])
-    assert torch.equal(BIO(LABELS).encode(labels), labels)
+    assert torch.equal(encode_labels(BIO(LABELS), labels), labels)
 
 
 def test_bioes_round_trip_gives_the_entities_back():
@@ -58,12 +59,12 @@ def test_bioes_round_trip_gives_the_entities_back():
     rng = np.random.default_rng(0)
     for _ in range(200):
         bio = [LABELS[i] for i in rng.integers(0, len(LABELS), size=8)]
-        encoded = scheme.encode(torch.tensor([ids(bio)]))
+        encoded = encode_labels(scheme, torch.tensor([ids(bio)]))
         allowed, start, end = scheme.transition_masks()
         path = encoded[0].tolist()
         assert start[path[0]] and end[path[-1]]
         assert all(allowed[a, b] for a, b in itertools.pairwise(path))
-        back = [LABELS[i] for i in scheme.to_bio[encoded[0]].tolist()]
+        back = [LABELS[scheme.to_bio[i]] for i in encoded[0].tolist()]
         repaired = [
             f"B-{t[2:]}" if orphan_inside(p, t) else t for p, t in zip(["O", *bio], bio, strict=False)
         ]

@@ -30,7 +30,7 @@ def part():
 
 def encode(pieces, sentences, length):
     slots = [[row * length + i for i in range(len(s))] for row, s in enumerate(sentences)]
-    return pieces.segments(sentences, slots)
+    return {k: torch.from_numpy(v) for k, v in pieces.segments(sentences, slots).items()}
 
 
 def test_every_word_gets_pieces_and_unknown_ones_get_unk():
@@ -51,7 +51,7 @@ def test_a_long_sentence_is_spread_over_segments_of_whole_words():
     assert sorted(set(real.tolist())) == list(range(300))
     for row in owners:  # no word is split across segments
         words = set(row[row >= 0].tolist())
-        assert all((owners == w).any(dim=1).sum() == 1 for w in words)
+        assert all((owners == w).any(axis=1).sum() == 1 for w in words)
 
 
 def test_words_read_the_same_vectors_in_any_segment(part):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 
+import numpy as np
 import torch
 
 
@@ -23,6 +24,11 @@ class Batch(Mapping):
     casing_ids: torch.Tensor | None = None
     piece_ids: torch.Tensor | None = None
     piece_word: torch.Tensor | None = None
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Batch:
+        """The batch of a collator's arrays, sharing their memory."""
+        return cls(**{name: torch.from_numpy(array) for name, array in arrays.items()})
 
     @property
     def mask(self) -> torch.Tensor:

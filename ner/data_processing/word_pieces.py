@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-import torch
+import numpy as np
 
 from ner.utils.errors import NerError
 
@@ -55,7 +55,7 @@ class WordPieces:
             result.append([(p or [self.unk])[: self.max_pieces] for p in pieces])
         return result
 
-    def segments(self, sentences: list[list[str]], slots: list[list[int]]) -> dict[str, torch.Tensor]:
+    def segments(self, sentences: list[list[str]], slots: list[list[int]]) -> dict[str, np.ndarray]:
         """`piece_ids` (segments, pieces), padded with [PAD], and `piece_word`: the flat index into
         the (batch, length) token grid of the word each piece belongs to, -1 at [CLS], [SEP] and
         padding. `slots[i][w]` is the grid position of word w of sentence i, -1 if it was truncated."""
@@ -72,6 +72,6 @@ class WordPieces:
                 owners += [position] * len(pieces)
             rows.append((ids + [self.sep], owners + [-1]))
         width = max(len(ids) for ids, _ in rows)
-        piece_ids = torch.tensor([ids + [self.pad] * (width - len(ids)) for ids, _ in rows])
-        piece_word = torch.tensor([owners + [-1] * (width - len(owners)) for _, owners in rows])
+        piece_ids = np.array([ids + [self.pad] * (width - len(ids)) for ids, _ in rows], dtype=np.int64)
+        piece_word = np.array([owners + [-1] * (width - len(owners)) for _, owners in rows], dtype=np.int64)
         return {"piece_ids": piece_ids, "piece_word": piece_word}

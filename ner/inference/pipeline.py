@@ -13,8 +13,8 @@ from ner.data_processing.text import TextSplitter, Token
 from ner.data_processing.tokenizer import Tokenizer
 from ner.inference.run import Run, RunFiles, open_run
 from ner.inference.workers import ordered_map
-from ner.nn.heads.chain import Chain
-from ner.nn.heads.tag_schemes import TAG_SCHEMES
+from ner.nn.tags.chain import Chain
+from ner.nn.tags.schemes import TAG_SCHEMES
 from ner.utils.spans import tag_spans
 
 TextInput = str | list[str]
@@ -100,7 +100,7 @@ class Pipeline:
         self.run = run
         self.splitter = splitter or TextSplitter(common_words=common_words(run.tokenizer))
         self.scheme = TAG_SCHEMES[run.config.model.tag_scheme](run.config.labels)
-        self.to_bio = self.scheme.to_bio.tolist()
+        self.to_bio = self.scheme.to_bio
 
     @classmethod
     def load(cls, source: str | Path | RunFiles, **options: object) -> Pipeline:

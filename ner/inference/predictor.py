@@ -14,8 +14,8 @@ from ner.data_processing.data_collator import DataCollator
 from ner.inference.precision import autocast, first_line
 from ner.models.document_consistency import harmonize_documents
 from ner.models.tagger import Tagger
-from ner.nn.heads.chain import Chain, chains
 from ner.nn.heads.crf import left_align
+from ner.nn.tags.chain import Chain, chains
 from ner.utils.console import log
 from ner.utils.spans import get_named_entity_spans
 

@@ -13,8 +13,8 @@ from ner.models.tagger import Tagger
 from ner.nn.embeddings import CASING_FEATURES, CHARACTER_ENCODERS, TRANSFORMERS
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.nn.heads import HEADS
-from ner.nn.heads.tag_schemes import TAG_SCHEMES
 from ner.nn.models import ENCODERS
+from ner.nn.tags.schemes import TAG_SCHEMES
 from ner.utils.config import upgrade_model_settings
 
 # Weight names of run folders written before the head owned the output layer and the CRF.

@@ -8,8 +8,9 @@ from torch import nn
 
 from ner.data_processing.constants import LABEL_IGNORE_IDX
 from ner.nn.heads.head import Head
-from ner.nn.heads.tag_schemes import TAG_SCHEMES
+from ner.nn.heads.tag_encoding import encode_labels
 from ner.nn.module import Module
+from ner.nn.tags.schemes import TAG_SCHEMES
 
 FORBIDDEN = -1e4
 
@@ -39,7 +40,7 @@ class CRF(Module):
         self.transitions = nn.Parameter(torch.zeros(size, size))
         self.start_transitions = nn.Parameter(torch.zeros(size))
         self.end_transitions = nn.Parameter(torch.zeros(size))
-        allowed, start, end = scheme.transition_masks()
+        allowed, start, end = (torch.from_numpy(m) for m in scheme.transition_masks())
         self.register_buffer("transition_penalty", (~allowed).float() * FORBIDDEN, persistent=False)
         self.register_buffer("start_penalty", (~start).float() * FORBIDDEN, persistent=False)
         self.register_buffer("end_penalty", (~end).float() * FORBIDDEN, persistent=False)
@@ -150,7 +151,7 @@ class CRFHead(Head):
         if class_weights is not None:
             raise ValueError("the CRF head scores whole tag sequences and takes no class weights")
         mask = mask & (labels != LABEL_IGNORE_IDX)
-        return self.crf.nll(scores, self.scheme.encode(labels), mask) / mask.sum().clamp(min=1)
+        return self.crf.nll(scores, encode_labels(self.scheme, labels), mask) / mask.sum().clamp(min=1)
 
     @torch.no_grad()
     def decode(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ner.nn.heads.tag_schemes import TAG_SCHEMES
 from ner.nn.module import Module
+from ner.nn.tags.schemes import TAG_SCHEMES
 
 
 class Head(Module):
@@ -19,7 +19,7 @@ class Head(Module):
         self.record_config(locals())
         self.scheme = TAG_SCHEMES[tag_scheme](list(labels))
         self.projection = nn.Linear(input_dim, len(self.scheme.labels))
-        self.register_buffer("to_bio", self.scheme.to_bio, persistent=False)
+        self.register_buffer("to_bio", torch.tensor(self.scheme.to_bio), persistent=False)
 
     def tag_axes(self) -> dict[str, tuple[int, ...]]:
         """The axes of this head's parameters that run over its tags, by parameter name."""

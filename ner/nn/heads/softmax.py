@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from ner.data_processing.constants import LABEL_IGNORE_IDX
 from ner.nn.heads.head import Head
+from ner.nn.heads.tag_encoding import encode_labels
 
 
 class SoftmaxHead(Head):
@@ -24,7 +25,7 @@ class SoftmaxHead(Head):
         """Mean cross-entropy over labelled real tokens (weighted by `class_weights` when given)."""
         if class_weights is not None and self.scheme.name != "bio":
             raise ValueError("class weights are per BIO tag; this head trains in another tag scheme")
-        return token_cross_entropy(scores, self.scheme.encode(labels), mask, class_weights)
+        return token_cross_entropy(scores, encode_labels(self.scheme, labels), mask, class_weights)
 
     @torch.no_grad()
     def decode(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -1,11 +1,11 @@
 """Tag schemes a head trains and decodes in: BIO as the data has it, or BIOES (a single-token entity is
-S-X, an entity's last token E-X). Data, predictions and metrics stay BIO; the head converts."""
+S-X, an entity's last token E-X). Data, predictions and metrics stay BIO; the head converts. Plain
+lists and numpy, so the torch-free runtime reads tags as training wrote them."""
 
 from __future__ import annotations
 
-import torch
+import numpy as np
 
-from ner.data_processing.constants import LABEL_IGNORE_IDX
 from ner.utils.spans import orphan_inside
 
 
@@ -23,7 +23,7 @@ class BIO:
         self.bio_labels = list(bio_labels)
         self.labels = self.spell(self.bio_labels)
         self.index = {label: i for i, label in enumerate(self.labels)}
-        self.to_bio = torch.tensor([self.bio_index(label) for label in self.labels])
+        self.to_bio = [self.bio_index(label) for label in self.labels]
 
     @staticmethod
     def spell(bio_labels: list[str]) -> list[str]:
@@ -34,20 +34,16 @@ class BIO:
         """The BIO label id that a tag of this scheme is read as."""
         return self.bio_labels.index(label)
 
-    def encode(self, labels: torch.Tensor) -> torch.Tensor:
-        """BIO label ids (batch, length; LABEL_IGNORE_IDX where unlabelled) as this scheme's ids."""
-        return labels
-
     def allowed(self, source: str, target: str) -> bool:
         """Whether tag `target` may follow tag `source` ("O" before the first tag and after the last)."""
         return not orphan_inside(source, target)
 
-    def transition_masks(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Allowed (from, to) transitions, allowed first tags and allowed last tags."""
+    def transition_masks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Allowed (from, to) transitions, allowed first tags and allowed last tags (booleans)."""
         labels = self.labels
-        allowed = torch.tensor([[self.allowed(a, b) for b in labels] for a in labels])
-        start = torch.tensor([self.allowed("O", b) for b in labels])
-        end = torch.tensor([self.allowed(a, "O") for a in labels])
+        allowed = np.array([[self.allowed(a, b) for b in labels] for a in labels])
+        start = np.array([self.allowed("O", b) for b in labels])
+        end = np.array([self.allowed(a, "O") for a in labels])
         return allowed, start, end
 
     def span_tags(self, entity_type: str, length: int) -> tuple[list[int], int | None]:
@@ -61,13 +57,6 @@ class BIOES(BIO):
 
     name = "bioes"
 
-    def __init__(self, bio_labels: list[str]):
-        super().__init__(bio_labels)
-        types = entity_types(bio_labels)
-        # Per BIO id: its entity type number (-1 for O) and whether it is an I- tag.
-        self.type_of = torch.tensor([types.index(b[2:]) if b != "O" else -1 for b in self.bio_labels])
-        self.is_inside = torch.tensor([b.startswith("I-") for b in self.bio_labels])
-
     @staticmethod
     def spell(bio_labels: list[str]) -> list[str]:
         """O, then B-X, I-X, E-X, S-X for each entity type X."""
@@ -79,22 +68,6 @@ class BIOES(BIO):
             return self.bio_labels.index("O")
         prefix = "B-" if label[0] in "BS" else "I-"
         return self.bio_labels.index(prefix + label[2:])
-
-    def encode(self, labels: torch.Tensor) -> torch.Tensor:
-        """BIO label ids as BIOES ids; an I-X that does not continue an X entity begins one."""
-        real = labels != LABEL_IGNORE_IDX
-        ids = labels.clamp(min=0)
-        kind = torch.where(real, self.type_of.to(labels.device)[ids], -1)
-        inside = real & self.is_inside.to(labels.device)[ids]
-        previous_kind = torch.cat([torch.full_like(kind[:, :1], -1), kind[:, :-1]], dim=1)
-        next_kind = torch.cat([kind[:, 1:], torch.full_like(kind[:, :1], -1)], dim=1)
-        next_inside = torch.cat([inside[:, 1:], torch.zeros_like(inside[:, :1])], dim=1)
-        begins = ~inside | (previous_kind != kind)
-        continues = next_inside & (next_kind == kind)
-        # Tags of type k are numbered 1 + 4k + (0 B, 1 I, 2 E, 3 S).
-        offset = torch.where(begins, torch.where(continues, 0, 3), torch.where(continues, 1, 2))
-        encoded = torch.where(kind >= 0, 1 + 4 * kind + offset, self.index["O"])
-        return torch.where(real, encoded, labels)
 
     def allowed(self, source: str, target: str) -> bool:
         """Inside an entity (after B-X or I-X) only I-X or E-X; elsewhere only O, B-Y or S-Y."""
