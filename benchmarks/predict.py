@@ -27,11 +27,12 @@ from pathlib import Path
 import torch
 from rich.table import Table
 
+import ner
 from benchmarks.peers import SpacyPeer, score, timed
 from benchmarks.raw_text import detokenize
 from ner.data_processing.readers import read_conll
-from ner.inference.pipeline import Pipeline
 from ner.inference.precision import cpu_capability
+from ner.runtime.pipeline import Pipeline
 from ner.utils.console import console
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wikineural-en"
@@ -100,7 +101,7 @@ def main() -> None:
     val_tokens, val_tags = split(args.corpus, "val")
     spacy = SpacyPeer(max_epochs=1)
     spacy.fit(*split(args.corpus, "train"))
-    pipelines = {Path(run).name: Pipeline.load(run) for run in args.runs}
+    pipelines = {Path(run).name: ner.load(run) for run in args.runs}
     counts = {
         name: sum(len(d.tokens) for d in p.pipe(texts, batch_size=256)) for name, p in pipelines.items()
     }

@@ -53,7 +53,7 @@ def main() -> None:
     times = {(path.rsplit("/", 1)[-1], name): value[3] for (path, _, name), value in stats.items()}
     total = times[("pipeline.py", "pipe")]
     print(
-        f"{args.run}: {len(texts)} texts, {total:.2f} s in pipe, precision {pipeline.run.predictor.precision}, "
+        f"{args.run}: {len(texts)} texts, {total:.2f} s in pipe, precision {pipeline.model.predictor.precision}, "
         f"CPU capability {cpu_capability()}, {torch.get_num_threads()} threads"
     )
     for key, step in STEPS.items():

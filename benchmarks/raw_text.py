@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import time
 
+import ner
 from ner.data_processing.readers import read_conll
-from ner.inference.pipeline import Pipeline
+from ner.runtime.pipeline import Pipeline
 from ner.utils.spans import tag_spans
 
 NO_SPACE_BEFORE = {
@@ -98,7 +99,7 @@ def score_layout(pipeline: Pipeline, documents: list[list], lines: bool) -> dict
     seconds = time.perf_counter() - started
     sentences = [s for group in documents for s in group]
     numbers = [i for i, group in enumerate(documents) for _ in group]
-    tags = pipeline.run.predictor.tag([s.tokens for s in sentences], numbers)
+    tags = pipeline.model.predictor.tag([s.tokens for s in sentences], numbers)
     pretokenized, position = [], 0
     for sentence_offsets in offsets:
         count = len(sentence_offsets)
@@ -117,7 +118,7 @@ def main() -> None:
     for sentence in data.sentences:
         grouped.setdefault(sentence.document or 0, []).append(sentence)
     documents = list(grouped.values())
-    pipeline = Pipeline.load(args.run_dir)
+    pipeline = ner.load(args.run_dir)
     print(
         f"{len(documents)} documents, {len(data.sentences):,} sentences; raw text split by {pipeline.tokenizer_name}"
     )

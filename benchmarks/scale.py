@@ -36,7 +36,7 @@ from rich.table import Table
 from benchmarks.predict import DATA, paragraphs
 from ner.data_processing.readers import read_conll
 from ner.inference.precision import cpu_capability
-from ner.inference.workers import available_cores
+from ner.runtime.workers import available_cores
 from ner.utils.console import console
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -30,8 +30,8 @@ from pathlib import Path
 import httpx
 from rich.table import Table
 
+import ner
 from ner.data_processing.readers import read_conll
-from ner.inference.pipeline import Pipeline
 from ner.inference.precision import cpu_capability
 from ner.utils.console import console
 
@@ -157,7 +157,7 @@ def main() -> None:
     parser.add_argument("--precision", choices=("float32", "bfloat16"), help="default: the run's")
     args = parser.parse_args()
     texts = [" ".join(s.tokens) for s in read_conll(args.corpus / "test.tokens").sentences]
-    pipeline = Pipeline.load(args.run_dir)
+    pipeline = ner.load(args.run_dir)
     tokens = {
         text: len(doc.tokens) for text, doc in zip(texts, pipeline.pipe(texts, batch_size=256), strict=True)
     }

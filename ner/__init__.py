@@ -9,11 +9,15 @@ __version__ = "0.1.0"
 if typing.TYPE_CHECKING:
     from pathlib import Path
 
-    from ner.inference.pipeline import Pipeline
+    from ner.runtime.pipeline import Pipeline
 
 
-def load(run_dir: str | Path) -> Pipeline:
-    """A trained run folder, ready to tag raw text: `ner.load(RUN_DIR)("Angela Merkel flew to Paris.")`."""
-    from ner.inference.pipeline import Pipeline
+def load(source: str | Path, **options: object) -> Pipeline:
+    """A trained model ready to tag raw text: `ner.load(RUN_DIR)("Angela Merkel flew to Paris.")`. A
+    folder written by `ner export` runs on ONNX Runtime without torch; a run folder (or an installed
+    model's name) on torch. `options`: `document_consistency`, `batch_size` and, for runs, `epoch` and
+    `precision`."""
+    from ner.inference.opening import open_model
+    from ner.runtime.pipeline import Pipeline
 
-    return Pipeline.load(run_dir)
+    return Pipeline(open_model(source, **options))

@@ -128,9 +128,10 @@ def cmd_predict(args: argparse.Namespace) -> None:
     if raw_format(args.input, args.format):
         workers = workers_for(args.workers, Path(args.input))
         if workers > 1:
-            from ner.inference.workers import start_worker_server
+            from ner.inference.opening import worker_preload
+            from ner.runtime.workers import start_worker_server
 
-            start_worker_server()
+            start_worker_server(worker_preload(args.experiment))
         from ner.workflows.raw_text import predict_raw_file
 
         predict_raw_file(
@@ -173,7 +174,7 @@ def tag_on_ray(args: argparse.Namespace, options: dict) -> None:
 def workers_for(value: str, input_path: Path | None) -> int:
     """The worker processes asked for, or for `auto` every core when the input file is large enough to
     pay for starting them (1 MB), else one (and one where there is no input file: the service)."""
-    from ner.inference.workers import available_cores
+    from ner.runtime.workers import available_cores
 
     if value == "auto":
         large = input_path is not None and input_path.is_file()
@@ -225,7 +226,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import os
 
     from ner.inference.run import open_run
-    from ner.inference.workers import threads_per_worker
+    from ner.runtime.workers import threads_per_worker
     from ner.serve.app import worker_settings
     from ner.serve.workers import serve_in_workers
 

@@ -1,4 +1,4 @@
-from ner.models.document_consistency import harmonize_documents, majority_types
+from ner.nn.tags.document_consistency import harmonize_documents, majority_types
 
 
 def harmonize(sentences, documents):

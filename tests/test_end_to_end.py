@@ -15,8 +15,8 @@ from ner.data_processing.readers import read_file
 from ner.data_processing.text import TextSplitter
 from ner.data_processing.tokenizer import Tokenizer
 from ner.inference.run import open_run
-from ner.models.document_consistency import majority_types, phrase
 from ner.models.ner_predictor import NERPredictor
+from ner.nn.tags.document_consistency import majority_types, phrase
 from ner.utils.spans import tag_spans
 from ner.workflows.prediction import predict_tags
 from tests.conftest import CONLL, WIKINEURAL, require_data

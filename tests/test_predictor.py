@@ -13,12 +13,13 @@ from ner.data_processing.constants import DEFAULT_LABELS, NER_ENCODING_MAP
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.dataset import load_dataset
 from ner.inference import predictor as predictor_module
-from ner.inference.predictor import Predictor, length_sorted_batches
+from ner.inference.predictor import Predictor
 from ner.inference.run import open_run
-from ner.inference.workers import ordered_map
 from ner.models.ner_predictor import NERPredictor
 from ner.models.tagger import NetworkTagger, Tagger, as_tagger
 from ner.nn.embeddings.embedding import TokenEmbedding
+from ner.runtime.model import length_sorted_batches
+from ner.runtime.workers import WorkerSetup, ordered_map
 from ner.trainers.trainer import Trainer
 from ner.utils.errors import DataFormatError, NerError
 from ner.workflows.submission import predict_test_spans
@@ -104,16 +105,18 @@ def die_on_three(chunk: int) -> int:
     return chunk
 
 
-def nothing() -> None:
+def nothing(threads: int) -> None:
     """No setup."""
 
 
 def test_worker_results_keep_their_order_and_a_failure_stops_the_map():
-    assert list(ordered_map(square_unless_seven, range(7), 2, nothing)) == [i * i for i in range(7)]
+    assert list(ordered_map(square_unless_seven, range(7), 2, WorkerSetup(nothing))) == [
+        i * i for i in range(7)
+    ]
     with pytest.raises(DataFormatError, match="input.jsonl:7: a bad line"):
-        list(ordered_map(square_unless_seven, range(10), 2, nothing))
+        list(ordered_map(square_unless_seven, range(10), 2, WorkerSetup(nothing)))
     with pytest.raises(NerError, match="a worker process stopped unexpectedly"):
-        list(ordered_map(die_on_three, range(6), 2, nothing))
+        list(ordered_map(die_on_three, range(6), 2, WorkerSetup(nothing)))
 
 
 def test_submit_and_the_notebooks_trainer_test_give_the_same_spans(tmp_path):

@@ -25,8 +25,9 @@ from ner.distributed.shards import (
     list_shards,
     output_paths,
 )
-from ner.inference.pipeline import Pipeline
+from ner.inference.opening import open_model
 from ner.inference.run import EXTENSION_FILE, RunFiles, read_config
+from ner.runtime.pipeline import Pipeline
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError, NerError
 
@@ -75,7 +76,7 @@ class ShardTagger:
         import torch
 
         torch.set_num_threads(threads)
-        self.pipeline = Pipeline.load(unpack_run(ray.get(package)), **options)
+        self.pipeline = Pipeline(open_model(unpack_run(ray.get(package)), **options))
         self.output_format = output_format
         self.nbest = nbest
 

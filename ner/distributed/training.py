@@ -12,7 +12,7 @@ import torch
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-from ner.inference.workers import available_cores
+from ner.runtime.workers import available_cores
 from ner.trainers.distributed import current_world, join_process_group, leave_process_group
 from ner.utils.config import TrainConfig
 from ner.utils.console import log

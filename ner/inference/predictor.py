@@ -5,33 +5,18 @@ through a Predictor."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import torch
 
 from ner.data_processing.batch import Batch
 from ner.data_processing.data_collator import DataCollator
 from ner.inference.precision import autocast, first_line
-from ner.models.document_consistency import harmonize_documents
 from ner.models.tagger import Tagger
 from ner.nn.heads.crf import left_align
 from ner.nn.tags.chain import Chain, chains
+from ner.runtime.model import Tagged, finish_tags, length_sorted_batches
 from ner.utils.console import log
 from ner.utils.spans import get_named_entity_spans
-
-
-@dataclass
-class Tagged:
-    """Each sentence's tags, and (when scores were asked for) the tag chain they were decoded from."""
-
-    tags: list[list[str]]
-    chains: list[Chain] | None = None
-
-
-def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices in batches of similar length (less padding); callers put results back in order."""
-    order = sorted(range(len(lengths)), key=lengths.__getitem__)
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 class Predictor:
@@ -114,11 +99,7 @@ class Predictor:
     ) -> list[list[str]]:
         """Label ids as labels, made consistent within `documents` (each sentence's document) if this
         predictor does document consistency."""
-        labels = self.labels
-        tags = [[labels[i] for i in row] for row in ids]
-        if self.document_consistency and documents is not None:
-            tags = harmonize_documents(sentences, tags, documents)
-        return tags
+        return finish_tags(self.labels, ids, sentences, documents, self.document_consistency)
 
     @torch.inference_mode()
     def predict(

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,19 +47,7 @@ def build_model(config: TrainConfig, tokenizer: Tokenizer) -> NERPredictor:
 
 def build_collator(config: TrainConfig, tokenizer: Tokenizer, for_prediction: bool = False) -> DataCollator:
     """The collator of a config; prediction never truncates."""
-    settings = config.to_dict()["data_collator"]
-    if config.model.chars == "none":
-        settings["char_max_length"] = None
-    settings["casing"] = config.model.casing != "none"
-    settings["word_pieces"] = config.model.transformer if config.model.transformer != "none" else None
-    if for_prediction:
-        settings.update(padding="longest", max_length=None)
-    return DataCollator(
-        tokenizer,
-        text_colname=config.tokenizer.text_colname,
-        label2id={label: i for i, label in enumerate(config.labels)},
-        **settings,
-    )
+    return DataCollator(tokenizer, **config.collator_options(for_prediction))
 
 
 def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
@@ -154,8 +143,23 @@ class Run:
     predictor: Predictor
 
     @property
+    def name(self) -> str:
+        """The run's name: its folder's."""
+        return self.files.name
+
+    @property
     def labels(self) -> list[str]:
         return self.config.labels
+
+    @property
+    def vocabulary(self) -> Tokenizer:
+        """The vocabulary, extended with the run's pretrained vectors if it says so."""
+        return self.tokenizer
+
+    @property
+    def parameters(self) -> int:
+        """The model's trainable parameters."""
+        return self.model.num_params()
 
     @property
     def id2label(self) -> dict[int, str]:
@@ -165,6 +169,17 @@ class Run:
         """The run folder's best epoch and its validation metrics, if training recorded one."""
         return ExperimentTracker(self.files.folder).best() if self.files.folder is not None else None
 
+    def reopen(self) -> tuple[Callable[..., Run], tuple]:
+        """How a worker process opens this same run: `open_run` with this run's choices."""
+        predictor = self.predictor
+        return open_run, (
+            self.files,
+            None,
+            predictor.precision,
+            predictor.document_consistency,
+            predictor.batch_size,
+        )
+
 
 def open_run(
     source: str | Path | RunFiles,
@@ -172,10 +187,14 @@ def open_run(
     precision: str | None = None,
     document_consistency: bool | None = None,
     batch_size: int = 256,
+    threads: int | None = None,
 ) -> Run:
     """Open a run folder (or `RunFiles`) for prediction: the same tagger in any process that calls it.
     `precision` (default: the run's `predict.precision`) is decided here, once, by the CPU probe;
-    `document_consistency` defaults to the run's `predict.document_consistency`."""
+    `document_consistency` defaults to the run's `predict.document_consistency`; `threads`, if given,
+    sets torch's thread count (a worker process's share of the cores)."""
+    if threads is not None:
+        torch.set_num_threads(threads)
     files = source if isinstance(source, RunFiles) else RunFiles.of_folder(source, epoch)
     config = read_config(files.config)
     tokenizer = Tokenizer.load(files.tokenizer)

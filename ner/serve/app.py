@@ -17,8 +17,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import ner
-from ner.inference.pipeline import Pipeline
+from ner.inference.opening import open_model
 from ner.inference.run import RunFiles
+from ner.runtime.pipeline import Pipeline
 from ner.serve.batcher import Batcher
 from ner.serve.page import page
 from ner.utils.spans import entity_types
@@ -129,10 +130,10 @@ def problem(status: int, message: str) -> JSONResponse:
 
 def model_summary(pipeline: Pipeline) -> dict:
     """What GET /v1/model reports: labels, the model's parts and sizes, its validation metrics."""
-    run = pipeline.run
+    run = pipeline.model
     best = run.best()
     return {
-        "run": run.files.name,
+        "run": run.name,
         "version": ner.__version__,
         "labels": run.labels,
         "entity_types": entity_types(run.id2label),
@@ -140,7 +141,7 @@ def model_summary(pipeline: Pipeline) -> dict:
         "word_vectors": run.config.word_vectors.model_dump(),
         "predict": run.config.predict.model_dump() | {"precision_used": run.predictor.precision},
         "tokenizer": pipeline.tokenizer_name,
-        "parameters": run.model.num_params(),
+        "parameters": run.parameters,
         "validation": None if best is None else {"epoch": best["epoch"], "metrics": best["val_metrics"]},
     }
 
@@ -167,7 +168,7 @@ def validation_message(err: RequestValidationError) -> str:
 def create_app(source: str | Path | RunFiles, limits: Limits | None = None, **options: object) -> FastAPI:
     """The service of one trained run (`options` as `open_run` takes them)."""
     limits = limits or Limits()
-    pipeline = Pipeline.load(source, **options)
+    pipeline = Pipeline(open_model(source, **options))
     summary = model_summary(pipeline)
     batcher = Batcher(pipeline)
     TextRequest, TextsRequest = request_models(limits)

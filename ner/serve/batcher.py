@@ -6,7 +6,8 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ner.inference.pipeline import Doc, Pipeline
+from ner.runtime.doc import Doc
+from ner.runtime.pipeline import Pipeline
 
 
 @dataclass

@@ -18,9 +18,10 @@ from ner.data_processing.batch import Batch
 from ner.data_processing.constants import LABEL_IGNORE_IDX
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.dataset import as_examples
-from ner.inference.predictor import Predictor, index_spans, length_sorted_batches
+from ner.inference.predictor import Predictor, index_spans
 from ner.models.tagger import Tagger, as_tagger
 from ner.nn.module import Module
+from ner.runtime.model import length_sorted_batches
 from ner.trainers.distributed import current_world
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError

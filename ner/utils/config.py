@@ -245,6 +245,20 @@ class TrainConfig(Section):
         """The config as JSON-ready data."""
         return self.model_dump(mode="json")
 
+    def collator_options(self, for_prediction: bool = False) -> dict:
+        """The collator's settings: what the model's parts read; prediction never truncates."""
+        settings = self.to_dict()["data_collator"]
+        if self.model.chars == "none":
+            settings["char_max_length"] = None
+        settings["casing"] = self.model.casing != "none"
+        settings["word_pieces"] = self.model.transformer if self.model.transformer != "none" else None
+        if for_prediction:
+            settings.update(padding="longest", max_length=None)
+        return settings | {
+            "text_colname": self.tokenizer.text_colname,
+            "label2id": {label: i for i, label in enumerate(self.labels)},
+        }
+
 
 T = typing.TypeVar("T", bound=Section)
 

@@ -32,3 +32,14 @@ class ConfigError(NerError, ValueError):
 
 class UnsafeFileError(NerError):
     """A model or checkpoint file that would need pickle, and so could run code, to load."""
+
+
+TRAIN_HINT = 'install the training extra: pip install -e ".[train]"'
+
+
+def require_torch(purpose: str) -> None:
+    """Refuse in one line, saying what to install, when PyTorch (the `train` extra) is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        raise NerError(f"{purpose} needs PyTorch, which is not installed; {TRAIN_HINT}")

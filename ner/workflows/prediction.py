@@ -78,7 +78,7 @@ def evaluate_file(
 def evaluate_spans(run: Run, input_path: str | Path, fmt: str) -> dict:
     """Exact character-span precision, recall and F1 (micro and per type) of a run's entities on the
     texts of a span-annotated file, printed; each text is tagged as one document from raw text."""
-    from ner.inference.pipeline import Pipeline, chunked
+    from ner.runtime.pipeline import Pipeline, chunked
     from ner.utils.metrics import character_span_scores
 
     pipeline = Pipeline(run)

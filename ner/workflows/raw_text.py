@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ner.data_processing.readers import raw_format, stream_documents
-from ner.inference.pipeline import Doc, Pipeline, chunked, worker_pipeline
+from ner.inference.opening import open_model
 from ner.inference.render import PAGE_END, colours, page_start, render_doc
-from ner.inference.workers import ordered_map
+from ner.runtime.doc import Doc
+from ner.runtime.pipeline import Pipeline, chunked, worker_pipeline
+from ner.runtime.workers import ordered_map
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
 from ner.utils.io import atomic_path
@@ -44,7 +46,7 @@ def format_chunk(pipeline: Pipeline, job: tuple[list[dict], int, str]) -> str:
     """One chunk of input records tagged and written out in the output's format."""
     records, nbest, suffix = job
     docs = pipeline.process([r["text"] for r in records], nbest)
-    palette = colours(entity_types(pipeline.run.id2label))
+    palette = colours(entity_types(pipeline.model.id2label))
     write = WRITERS[suffix]
     return "".join(write(record, doc, palette) for record, doc in zip(records, docs, strict=True))
 
@@ -70,7 +72,7 @@ def predict_raw_file(
         raise DataFormatError(
             str(output_path), None, f"write .jsonl, .conll or .html, not {suffix or 'no suffix'}"
         )
-    pipeline = Pipeline.load(run_dir, **options)
+    pipeline = Pipeline(open_model(run_dir, **options))
     records = stream_documents(input_path, raw_format(input_path, fmt))
     count = 0
 
@@ -83,10 +85,10 @@ def predict_raw_file(
     if workers == 1:
         parts = (format_chunk(pipeline, job) for job in jobs())
     else:
-        parts = ordered_map(format_in_worker, jobs(), workers, *pipeline.reopen())
+        parts = ordered_map(format_in_worker, jobs(), workers, pipeline.reopen())
     with atomic_path(output_path) as tmp, open(tmp, "w", encoding="utf-8") as out:
         if suffix == ".html":
-            palette = colours(entity_types(pipeline.run.id2label))
+            palette = colours(entity_types(pipeline.model.id2label))
             out.write(page_start(f"Entities in {Path(input_path).name}", palette))
         for part in parts:
             out.write(part)

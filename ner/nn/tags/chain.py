@@ -115,6 +115,37 @@ def forward_backward(
         return np.log(alpha) + cumulative[:, :, None], np.log(beta) + remaining[:, :, None], log_z
 
 
+def left_aligned(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(batch, length, ...) values with each row's real positions (mask True) moved to the front."""
+    order = np.argsort(~mask, axis=1, kind="stable")
+    return np.take_along_axis(values, order.reshape(order.shape + (1,) * (values.ndim - 2)), axis=1)
+
+
+def viterbi(
+    emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray, end: np.ndarray, lengths: np.ndarray
+) -> list[list[int]]:
+    """The best tag path of each left-aligned sentence of `lengths` (batched Viterbi; ties go to the
+    lowest tag id, as torch's max does)."""
+    batch, length, _ = emissions.shape
+    score = start + emissions[:, 0]
+    history = []
+    for t in range(1, length):
+        candidates = score[:, :, None] + transitions
+        best = candidates.argmax(axis=1)
+        step = np.take_along_axis(candidates, best[:, None, :], axis=1)[:, 0] + emissions[:, t]
+        history.append(best)
+        score = np.where((t < lengths)[:, None], step, score)
+    current = (score + end).argmax(axis=1)
+    paths = np.zeros((batch, length), dtype=np.int64)
+    rows = np.arange(batch)
+    for t in range(length - 1, -1, -1):
+        inside = t < lengths
+        paths[:, t] = np.where(inside, current, paths[:, t])
+        if t > 0:
+            current = np.where(inside, history[t - 1][rows, current], current)
+    return [row[:n] for row, n in zip(paths.tolist(), lengths.tolist(), strict=True)]
+
+
 def chains(
     emissions: np.ndarray,
     transitions: np.ndarray,

@@ -9,15 +9,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import TypeVar
 
 from ner.utils.errors import NerError
 
 T = TypeVar("T")
 R = TypeVar("R")
-# Workers fork from a clean server process that has imported torch but never run a parallel region, so
-# no thread pool state is inherited (forking a process that has used OpenMP can hang the child).
-PRELOAD = ["ner.inference.pipeline"]
 
 
 def available_cores() -> int:
@@ -30,47 +28,50 @@ def threads_per_worker(workers: int) -> int:
     return max(1, available_cores() // workers)
 
 
-def worker_context() -> multiprocessing.context.BaseContext:
-    """The start method of worker processes: forked from a clean server process."""
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What each worker process runs before any work, `function(*args, threads)` (`threads` its share
+    of the cores), in a process forked from a server that has imported the `preload` modules."""
+
+    function: Callable[..., None]
+    args: tuple = ()
+    preload: tuple[str, ...] = ()
+
+
+def worker_context(preload: list[str]) -> multiprocessing.context.BaseContext:
+    """The start method of worker processes: forked from a clean server process that has imported the
+    `preload` modules but never run a parallel region, so no thread pool state is inherited (forking a
+    process that has used OpenMP can hang the child)."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
+    context.set_forkserver_preload(preload)
     return context
 
 
-def start_worker_server() -> None:
+def start_worker_server(preload: list[str]) -> None:
     """Start the server that worker processes fork from now, so that its imports overlap with the
     caller's own start-up instead of following it."""
-    worker_context()
+    worker_context(preload)
     multiprocessing.forkserver.ensure_running()
-
-
-def _start_worker(setup: Callable[..., None], args: tuple, threads: int) -> None:
-    """Run in each worker before any work: its thread count, then the caller's setup."""
-    import torch
-
-    torch.set_num_threads(threads)
-    setup(*args)
 
 
 def ordered_map(
     work: Callable[[T], R],
     chunks: Iterable[T],
     workers: int,
-    setup: Callable[..., None],
-    setup_args: tuple = (),
+    setup: WorkerSetup,
 ) -> Iterator[R]:
     """`work(chunk)` of each chunk in `workers` processes, yielded in input order. Each process runs
-    `setup(*setup_args)` first, with its share of the cores as torch threads. At most two chunks per
+    `setup` first, with its share of the cores. At most two chunks per
     worker are in flight, so memory stays flat whatever the input's size. A chunk that fails stops the
     whole map with its error; a worker that dies stops it with a NerError."""
-    context = worker_context()
+    context = worker_context(list(setup.preload))
     pending: deque[Future] = deque()
     iterator = iter(chunks)
     with ProcessPoolExecutor(
         workers,
         mp_context=context,
-        initializer=_start_worker,
-        initargs=(setup, setup_args, threads_per_worker(workers)),
+        initializer=setup.function,
+        initargs=(*setup.args, threads_per_worker(workers)),
     ) as pool:
         try:
             for chunk in iterator:

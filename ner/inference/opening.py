@@ -1,0 +1,26 @@
+"""The one function that opens a trained model for tagging, whatever it is: a folder written by `ner
+export` runs on ONNX Runtime without torch; a run folder or an installed model name runs on torch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ner.runtime.exported import is_exported, open_exported
+from ner.runtime.model import Model
+from ner.utils.errors import require_torch
+
+
+def open_model(source: str | Path, **options: object) -> Model:
+    """An exported folder or a run (`options` as `open_run` and `open_exported` take them)."""
+    if is_exported(source):
+        return open_exported(source, **options)
+    require_torch(f"{source}: tagging with a training run (export it with `ner export` to tag without torch)")
+    # Imported here: torch is an optional install, and exported models never need it.
+    from ner.inference.run import open_run
+
+    return open_run(source, **options)
+
+
+def worker_preload(source: str | Path) -> list[str]:
+    """The module a worker process imports to open `source` (its forkserver preloads it)."""
+    return ["ner.runtime.exported" if is_exported(source) else "ner.inference.run"]

@@ -1,0 +1,229 @@
+"""A model exported by `ner export`, opened for tagging with ONNX Runtime and numpy, without torch: the
+network gives emissions, numpy decodes them (Viterbi, span probabilities, n-best) as torch's heads do."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ner.data_processing.arrays import ArrayCollator
+from ner.data_processing.readers import read_json_file
+from ner.data_processing.vocabulary import Vocabulary
+from ner.nn.tags.chain import Chain, chains, left_aligned, viterbi
+from ner.runtime.model import Tagged, finish_tags, length_sorted_batches
+from ner.utils.config import TrainConfig, validate
+from ner.utils.errors import ConfigError, DataFormatError, NerError
+
+MODEL_FILE = "model.onnx"
+CONFIG_FILE = "config.json"
+VOCABULARY_FILE = "vocabulary.json"
+TAGS_FILE = "tags.json"
+CARD_FILE = "model_card.json"
+RUNTIME_HINT = 'install the runtime extra: pip install -e ".[runtime]"'
+
+
+def is_exported(folder: str | Path) -> bool:
+    """Whether `folder` holds a model written by `ner export`."""
+    return (Path(folder) / MODEL_FILE).is_file()
+
+
+@dataclass(frozen=True)
+class TagChain:
+    """How emissions are read as a tag chain: `crf` scores with learned transitions, or `softmax`
+    scores read as independent log-probabilities; `to_bio` maps the scheme's tag ids to BIO label ids."""
+
+    kind: str
+    transitions: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    to_bio: list[int]
+
+    @classmethod
+    def read(cls, path: Path) -> TagChain:
+        """The tag chain an export wrote."""
+        data = read_json_file(path)
+        try:
+            return cls(
+                data["kind"],
+                np.asarray(data["transitions"], dtype=np.float32),
+                np.asarray(data["start"], dtype=np.float32),
+                np.asarray(data["end"], dtype=np.float32),
+                list(data["to_bio"]),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise DataFormatError(str(path), None, f"not a tag chain written by ner export ({err})") from None
+
+    def potentials(self, emissions: np.ndarray) -> np.ndarray:
+        """Per-token tag scores of the chain: CRF emissions as they are, softmax scores as log-probabilities."""
+        if self.kind == "crf":
+            return emissions
+        shifted = emissions - emissions.max(axis=-1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+class ExportedPredictor:
+    """Tags token lists with an exported network: length-sorted batches collated into arrays, the ONNX
+    Runtime session, the tag chain decoded in numpy, then labels and document consistency."""
+
+    def __init__(
+        self,
+        session: object,
+        collator: ArrayCollator,
+        chain: TagChain,
+        labels: list[str],
+        precision: str,
+        document_consistency: bool,
+        batch_size: int = 256,
+    ):
+        self.session = session
+        self.collator = collator
+        self.chain = chain
+        self.labels = list(labels)
+        self.precision = precision
+        self.document_consistency = document_consistency
+        self.batch_size = batch_size
+        self.inputs = [i.name for i in session.get_inputs()]
+
+    def potentials(self, examples: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+        """Left-aligned chain potentials (batch, length, tags) of a batch and each row's length."""
+        arrays = self.collator.arrays(examples)
+        (emissions,) = self.session.run(["emissions"], {name: arrays[name] for name in self.inputs})
+        mask = arrays["padding_mask"] == 0
+        return left_aligned(self.chain.potentials(emissions), mask), mask.sum(axis=1)
+
+    def predict(
+        self,
+        sentences: Sequence[Sequence[str]],
+        documents: Sequence[int | None] | None = None,
+        scores: bool = False,
+    ) -> Tagged:
+        """The tags of each token list (and, with `scores`, its tag chain), in input order."""
+        column = self.collator.text_colname
+        ids: list[list[int]] = [[] for _ in sentences]
+        found: list[Chain | None] = [None] * len(sentences)
+        chain, to_bio = self.chain, self.chain.to_bio
+        for indices in length_sorted_batches([len(s) for s in sentences], self.batch_size):
+            potentials, lengths = self.potentials([{column: sentences[i]} for i in indices])
+            paths = viterbi(potentials, chain.transitions, chain.start, chain.end, lengths)
+            sentence_chains = (
+                chains(potentials, chain.transitions, chain.start, chain.end, lengths.tolist())
+                if scores
+                else [None] * len(indices)
+            )
+            for i, path, sentence_chain in zip(indices, paths, sentence_chains, strict=True):
+                ids[i], found[i] = [to_bio[t] for t in path], sentence_chain
+        tags = finish_tags(self.labels, ids, sentences, documents, self.document_consistency)
+        return Tagged(tags, found if scores else None)
+
+    def tag(
+        self, sentences: Sequence[Sequence[str]], documents: Sequence[int | None] | None = None
+    ) -> list[list[str]]:
+        """The tags of each token list, in input order."""
+        return self.predict(sentences, documents).tags
+
+
+@dataclass(frozen=True)
+class Exported:
+    """An exported folder opened for tagging: its config, vocabulary, model card and predictor."""
+
+    folder: Path
+    config: TrainConfig
+    tokenizer: Vocabulary
+    card: dict
+    predictor: ExportedPredictor
+
+    @property
+    def name(self) -> str:
+        """The exported model's name: its source run's."""
+        return self.card.get("run", self.folder.name)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.config.labels
+
+    @property
+    def id2label(self) -> dict[int, str]:
+        return dict(enumerate(self.config.labels))
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        return self.tokenizer
+
+    @property
+    def parameters(self) -> int:
+        """The source run's trainable parameters, as the export recorded them."""
+        return int(self.card.get("parameters", 0))
+
+    def best(self) -> dict | None:
+        """The source run's best epoch and its validation metrics, as the export recorded them."""
+        return self.card.get("validation")
+
+    def reopen(self) -> tuple[Callable[..., Exported], tuple]:
+        """How a worker process opens this same folder."""
+        predictor = self.predictor
+        return open_exported, (self.folder, None, None, predictor.document_consistency, predictor.batch_size)
+
+
+def read_vocabulary(path: Path) -> Vocabulary:
+    """An export's vocabulary with the words it added from pretrained vectors, in id order."""
+    vocabulary = Vocabulary.load(path)
+    extension = read_json_file(path).get("extension", [])
+    if not isinstance(extension, list) or not all(isinstance(w, str) for w in extension):
+        raise DataFormatError(str(path), None, "'extension' must be a list of words")
+    vocabulary.add_extension(extension)
+    return vocabulary
+
+
+def session_of(path: Path, threads: int | None) -> object:
+    """An ONNX Runtime CPU session of a model file, on `threads` threads (default: every core)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise NerError(f"tagging with an exported model needs ONNX Runtime; {RUNTIME_HINT}") from None
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as err:  # ONNX Runtime raises its own exception types for unreadable models
+        raise DataFormatError(str(path), None, f"ONNX Runtime cannot load it: {err}") from None
+
+
+def open_exported(
+    folder: str | Path,
+    epoch: int | None = None,
+    precision: str | None = None,
+    document_consistency: bool | None = None,
+    batch_size: int = 256,
+    threads: int | None = None,
+) -> Exported:
+    """Open a folder written by `ner export` for tagging; `document_consistency` defaults to the run's.
+    An export has one set of weights in one precision, so `epoch` and `precision` are refused."""
+    folder = Path(folder)
+    if epoch is not None:
+        raise NerError(f"{folder}: an exported model holds one set of weights; --epoch reads a run folder")
+    if precision is not None:
+        raise NerError(
+            f"{folder}: an exported model runs in the precision it was exported in; drop --precision"
+        )
+    try:
+        config = validate(TrainConfig, read_json_file(folder / CONFIG_FILE))
+    except ConfigError as err:
+        raise DataFormatError(str(folder / CONFIG_FILE), None, str(err)) from None
+    vocabulary = read_vocabulary(folder / VOCABULARY_FILE)
+    card = read_json_file(folder / CARD_FILE)
+    predictor = ExportedPredictor(
+        session_of(folder / MODEL_FILE, threads),
+        ArrayCollator(vocabulary, **config.collator_options(for_prediction=True)),
+        TagChain.read(folder / TAGS_FILE),
+        config.labels,
+        card.get("precision", "float32"),
+        config.predict.document_consistency if document_consistency is None else document_consistency,
+        batch_size,
+    )
+    return Exported(folder, config, vocabulary, card, predictor)
