@@ -29,6 +29,7 @@ class ArrayCollator:
         char_max_length: int | None = None,
         casing: bool = False,
         word_pieces: str | None = None,
+        char_words: bool = False,
     ):
         if padding not in ("longest", "max_length", True):
             raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
@@ -48,6 +49,7 @@ class ArrayCollator:
         self.char_max_length = char_max_length
         self.casing = casing
         self.word_pieces = WordPieces(word_pieces) if word_pieces else None
+        self.char_words = char_words
 
     @property
     def labels(self) -> list[str]:
@@ -76,20 +78,28 @@ class ArrayCollator:
         padding = [pad] * (length - len(values))
         return values + padding if self.padding_side == "right" else padding + values
 
-    def _char_ids(self, data_instances: list[dict], length: int) -> np.ndarray:
-        """(batch, length, chars) ids of each token's first UTF-8 bytes (byte b is b + 1), 0 at padding."""
+    def _byte_rows(self, data_instances: list[dict], length: int) -> list[list[bytes]]:
+        """Each position's first UTF-8 bytes of its token (b"" at padding)."""
         limit = self.char_max_length
-        rows = [
+        return [
             self._fit([token.encode("utf-8")[:limit] for token in instance[self.text_colname]], length, b"")
             for instance in data_instances
         ]
-        width = max(1, max((len(word) for row in rows for word in row), default=1))
-        # 0xFF never occurs in UTF-8, so it marks the padding in one flat buffer.
-        flat = np.frombuffer(
-            b"".join(word.ljust(width, b"\xff") for row in rows for word in row), dtype=np.uint8
+
+    def _char_ids(self, data_instances: list[dict], length: int) -> dict[str, np.ndarray]:
+        """`char_ids` (batch, length, chars): ids of each token's first UTF-8 bytes (byte b is b + 1), 0 at
+        padding; or, with `char_words`, `char_words` (words, chars), the ids of each distinct word once
+        (row 0 the empty word of padding), and `char_index` (batch, length), each position's row."""
+        rows = self._byte_rows(data_instances, length)
+        if not self.char_words:
+            return {
+                "char_ids": byte_ids([word for row in rows for word in row]).reshape(len(rows), length, -1)
+            }
+        index = {b"": 0}
+        positions = np.array(
+            [[index.setdefault(word, len(index)) for word in row] for row in rows], dtype=np.int64
         )
-        ids = np.where(flat == 0xFF, 0, flat.astype(np.int64) + 1)
-        return ids.reshape(len(rows), length, width)
+        return {"char_words": byte_ids(list(index)), "char_index": positions.reshape(len(rows), length)}
 
     def _word_slots(self, data_instances: list[dict], length: int) -> list[list[int]]:
         """Flat (batch, length) grid position of each word of each example, -1 if truncated away."""
@@ -126,7 +136,7 @@ class ArrayCollator:
         if labels is not None:
             arrays["labels"] = labels
         if self.char_max_length:
-            arrays["char_ids"] = self._char_ids(data_instances, length)
+            arrays |= self._char_ids(data_instances, length)
         if self.casing:
             rows = [[casing_class(t) for t in instance[self.text_colname]] for instance in data_instances]
             arrays["casing_ids"] = np.array([self._fit(row, length, PAD) for row in rows], dtype=np.int64)
@@ -134,3 +144,11 @@ class ArrayCollator:
             sentences = [list(instance[self.text_colname]) for instance in data_instances]
             arrays |= self.word_pieces.segments(sentences, self._word_slots(data_instances, length))
         return arrays
+
+
+def byte_ids(words: list[bytes]) -> np.ndarray:
+    """(words, longest) ids of each word's bytes (byte b is b + 1), 0 after its end."""
+    width = max(1, max((len(word) for word in words), default=1))
+    # 0xFF never occurs in UTF-8, so it marks the padding in one flat buffer.
+    flat = np.frombuffer(b"".join(word.ljust(width, b"\xff") for word in words), dtype=np.uint8)
+    return np.where(flat == 0xFF, 0, flat.astype(np.int64) + 1).reshape(len(words), width)

@@ -19,6 +19,7 @@ from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.readers import read_json_file
 from ner.data_processing.tokenizer import Tokenizer
 from ner.data_processing.vectors import WordVectors, load_word_vectors
+from ner.data_processing.vocabulary import Vocabulary
 from ner.inference.precision import probe
 from ner.inference.predictor import Predictor
 from ner.models.ner_predictor import NERPredictor
@@ -244,22 +245,26 @@ def probe_forwards(model: Tagger, collator: DataCollator) -> list:
     """Forward passes for the precision probe (`precision._try`): 64 copies of one sentence (sequences of
     one length take other kernels), a warm-up batch, then six batches of sizes and lengths that differ
     from each other, of the vocabulary's words."""
-    words = [t for t in list(collator.tokenizer.token2id)[:202] if t not in PROBE_SKIP] or ["word"]
-
-    def sentences(count: int, shortest: int, spread: int) -> list[list[str]]:
-        return [
-            [words[(i * 7 + j) % len(words)] for j in range(shortest + (i * 13) % spread)]
-            for i in range(count)
-        ]
-
-    groups = [sentences(1, 20, 1) * 64, sentences(64, 8, 40)]
+    vocabulary = collator.tokenizer
+    groups = [probe_sentences(vocabulary, [(1, 20, 1)]) * 64, probe_sentences(vocabulary, [(64, 8, 40)])]
     groups += [
-        sentences(count, shortest, 9)
+        probe_sentences(vocabulary, [(count, shortest, 9)])
         for count, shortest in ((56, 10), (40, 23), (64, 31), (24, 5), (48, 17), (32, 38))
     ]
     device = model_device(model)
     batches = [collator([{collator.text_colname: s} for s in group]).to(device) for group in groups]
     return [functools.partial(model, batch) for batch in batches]
+
+
+def probe_sentences(vocabulary: Vocabulary, groups: list[tuple[int, int, int]]) -> list[list[str]]:
+    """Sentences of the vocabulary's words: for each (count, shortest, spread), `count` sentences of
+    `shortest` to `shortest + spread - 1` words."""
+    words = [t for t in list(vocabulary.token2id)[:202] if t not in PROBE_SKIP] or ["word"]
+    return [
+        [words[(i * 7 + j) % len(words)] for j in range(shortest + (i * 13) % spread)]
+        for count, shortest, spread in groups
+        for i in range(count)
+    ]
 
 
 PROBE_SKIP = {PAD_TOKEN, UNK_TOKEN}

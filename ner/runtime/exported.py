@@ -168,6 +168,12 @@ class Exported:
         return open_exported, (self.folder, None, None, predictor.document_consistency, predictor.batch_size)
 
 
+def runtime_collator(config: TrainConfig, vocabulary: Vocabulary) -> ArrayCollator:
+    """The arrays an exported network reads: the run's prediction collator, each distinct word's bytes
+    given once."""
+    return ArrayCollator(vocabulary, **config.collator_options(for_prediction=True), char_words=True)
+
+
 def read_vocabulary(path: Path) -> Vocabulary:
     """An export's vocabulary with the words it added from pretrained vectors, in id order."""
     vocabulary = Vocabulary.load(path)
@@ -219,7 +225,7 @@ def open_exported(
     card = read_json_file(folder / CARD_FILE)
     predictor = ExportedPredictor(
         session_of(folder / MODEL_FILE, threads),
-        ArrayCollator(vocabulary, **config.collator_options(for_prediction=True)),
+        runtime_collator(config, vocabulary),
         TagChain.read(folder / TAGS_FILE),
         config.labels,
         card.get("precision", "float32"),

@@ -1,0 +1,1 @@
+"""Export of trained runs: the network to ONNX, with what the torch-free runtime needs beside it."""
