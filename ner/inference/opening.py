@@ -7,14 +7,16 @@ from pathlib import Path
 
 from ner.runtime.exported import is_exported, open_exported
 from ner.runtime.model import Model
-from ner.utils.errors import require_torch
+from ner.utils.errors import require_training
 
 
 def open_model(source: str | Path, **options: object) -> Model:
     """An exported folder or a run (`options` as `open_run` and `open_exported` take them)."""
     if is_exported(source):
         return open_exported(source, **options)
-    require_torch(f"{source}: tagging with a training run (export it with `ner export` to tag without torch)")
+    require_training(
+        f"{source}: tagging with a training run (export it with `ner export` to tag without torch)"
+    )
     # Imported here: torch is an optional install, and exported models never need it.
     from ner.inference.run import open_run
 

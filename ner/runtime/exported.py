@@ -23,6 +23,7 @@ CONFIG_FILE = "config.json"
 VOCABULARY_FILE = "vocabulary.json"
 TAGS_FILE = "tags.json"
 CARD_FILE = "model_card.json"
+WORD_PIECES_FILE = "word_pieces.json"
 RUNTIME_HINT = 'install the runtime extra: pip install -e ".[runtime]"'
 
 
@@ -168,10 +169,16 @@ class Exported:
         return open_exported, (self.folder, None, None, predictor.document_consistency, predictor.batch_size)
 
 
-def runtime_collator(config: TrainConfig, vocabulary: Vocabulary) -> ArrayCollator:
+def runtime_collator(
+    config: TrainConfig, vocabulary: Vocabulary, folder: Path | None = None
+) -> ArrayCollator:
     """The arrays an exported network reads: the run's prediction collator, each distinct word's bytes
-    given once."""
-    return ArrayCollator(vocabulary, **config.collator_options(for_prediction=True), char_words=True)
+    given once, WordPieces from the export's copy of the transformer's tokenizer (in `folder`; the
+    packaged transformer's own while exporting)."""
+    pieces = folder / WORD_PIECES_FILE if folder is not None and config.model.transformer != "none" else None
+    return ArrayCollator(
+        vocabulary, **config.collator_options(for_prediction=True), char_words=True, word_pieces_file=pieces
+    )
 
 
 def read_vocabulary(path: Path) -> Vocabulary:
@@ -209,26 +216,28 @@ def open_exported(
     threads: int | None = None,
 ) -> Exported:
     """Open a folder written by `ner export` for tagging; `document_consistency` defaults to the run's.
-    An export has one set of weights in one precision, so `epoch` and `precision` are refused."""
+    An export has one set of weights in one precision: an `epoch`, or a `precision` other than its
+    own, is refused."""
     folder = Path(folder)
     if epoch is not None:
         raise NerError(f"{folder}: an exported model holds one set of weights; --epoch reads a run folder")
-    if precision is not None:
-        raise NerError(
-            f"{folder}: an exported model runs in the precision it was exported in; drop --precision"
-        )
     try:
         config = validate(TrainConfig, read_json_file(folder / CONFIG_FILE))
     except ConfigError as err:
         raise DataFormatError(str(folder / CONFIG_FILE), None, str(err)) from None
     vocabulary = read_vocabulary(folder / VOCABULARY_FILE)
     card = read_json_file(folder / CARD_FILE)
+    exported_in = card.get("precision", "float32")
+    if precision not in (None, exported_in):
+        raise NerError(
+            f"{folder}: exported in {exported_in}, so it cannot run in {precision}; drop --precision"
+        )
     predictor = ExportedPredictor(
         session_of(folder / MODEL_FILE, threads),
-        runtime_collator(config, vocabulary),
+        runtime_collator(config, vocabulary, folder),
         TagChain.read(folder / TAGS_FILE),
         config.labels,
-        card.get("precision", "float32"),
+        exported_in,
         config.predict.document_consistency if document_consistency is None else document_consistency,
         batch_size,
     )

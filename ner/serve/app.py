@@ -18,7 +18,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import ner
 from ner.inference.opening import open_model
-from ner.inference.run import RunFiles
 from ner.runtime.pipeline import Pipeline
 from ner.serve.batcher import Batcher
 from ner.serve.page import page
@@ -165,8 +164,8 @@ def validation_message(err: RequestValidationError) -> str:
     return f"{where}: {mine[0]['msg']}"
 
 
-def create_app(source: str | Path | RunFiles, limits: Limits | None = None, **options: object) -> FastAPI:
-    """The service of one trained run (`options` as `open_run` takes them)."""
+def create_app(source: str | Path, limits: Limits | None = None, **options: object) -> FastAPI:
+    """The service of one trained run or exported model (`options` as `open_model` takes them)."""
     limits = limits or Limits()
     pipeline = Pipeline(open_model(source, **options))
     summary = model_summary(pipeline)
@@ -238,10 +237,10 @@ def create_app(source: str | Path | RunFiles, limits: Limits | None = None, **op
     return app
 
 
-def worker_settings(files: RunFiles, limits: Limits, options: dict, threads: int) -> dict[str, str]:
+def worker_settings(source: str, limits: Limits, options: dict, threads: int) -> dict[str, str]:
     """The environment that tells a worker process (`app_from_environment`) what to serve."""
     settings = {
-        "files": {k: str(v) if v is not None else None for k, v in vars(files).items()},
+        "source": source,
         "limits": limits.model_dump(),
         "options": options,
         "threads": threads,
@@ -251,9 +250,6 @@ def worker_settings(files: RunFiles, limits: Limits, options: dict, threads: int
 
 def app_from_environment() -> FastAPI:
     """The app of one `ner serve --workers N` worker process, as its environment describes it."""
-    import torch
-
     settings = json.loads(os.environ[ENVIRONMENT])
-    torch.set_num_threads(settings["threads"])
-    files = RunFiles(**{k: Path(v) if v is not None else None for k, v in settings["files"].items()})
-    return create_app(files, Limits(**settings["limits"]), **settings["options"])
+    options = settings["options"] | {"threads": settings["threads"]}
+    return create_app(settings["source"], Limits(**settings["limits"]), **options)

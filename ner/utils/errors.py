@@ -37,9 +37,10 @@ class UnsafeFileError(NerError):
 TRAIN_HINT = 'install the training extra: pip install -e ".[train]"'
 
 
-def require_torch(purpose: str) -> None:
-    """Refuse in one line, saying what to install, when PyTorch (the `train` extra) is missing."""
+def require_training(purpose: str) -> None:
+    """Refuse in one line, saying what to install, when the `train` extra (PyTorch, datasets) is missing."""
     import importlib.util
 
-    if importlib.util.find_spec("torch") is None:
-        raise NerError(f"{purpose} needs PyTorch, which is not installed; {TRAIN_HINT}")
+    missing = [name for name in ("torch", "datasets") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise NerError(f"{purpose} needs {' and '.join(missing)}, not installed here; {TRAIN_HINT}")

@@ -33,10 +33,11 @@ def module_name(name: str) -> str:
 
 
 def requirements(config: TrainConfig) -> list[str]:
-    """What the model needs installed: this ner's minor version (with the transformer extra if it uses
-    one) and the package of its pretrained vectors."""
+    """What the model needs installed: this ner's minor version with the train extra (a packaged run
+    tags with torch; with the transformer extra if it uses one) and the package of its pretrained
+    vectors."""
     current = Version(ner.__version__)
-    extra = "[transformer]" if config.model.transformer != "none" else ""
+    extra = "[train,transformer]" if config.model.transformer != "none" else "[train]"
     needs = [f"ner{extra}>={current.major}.{current.minor},<{current.major}.{current.minor + 1}"]
     source = config.word_vectors.source
     if source is not None and not Path(source).exists():

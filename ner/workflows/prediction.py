@@ -8,13 +8,14 @@ from rich.table import Table
 
 from ner.data_processing.annotations import SPAN_FORMATS, read_annotations, span_format
 from ner.data_processing.readers import ReadResult, read_file, report_reading
-from ner.inference.run import Run, open_run
+from ner.inference.opening import open_model
+from ner.runtime.model import Model
 from ner.utils.console import console, log
 from ner.utils.errors import DataFormatError
 from ner.utils.io import atomic_write_text
 
 
-def predict_tags(run: Run, data: ReadResult) -> list[list[str]]:
+def predict_tags(run: Model, data: ReadResult) -> list[list[str]]:
     """Predicted tags of every sentence of `data` by the run's Predictor (its precision, and document
     consistency within the file's documents if it does that)."""
     sentences = data.sentences
@@ -33,7 +34,7 @@ def predict_file(
     """Tag a file and write CoNLL (token TAB tag, blank line between sentences); returns the sentence count."""
     data = read_file(input_path, fmt)
     report_reading(data)
-    run = open_run(run_dir, epoch, precision, document_consistency)
+    run = open_model(run_dir, epoch=epoch, precision=precision, document_consistency=document_consistency)
     tags = predict_tags(run, data)
     blocks = [
         "".join(f"{tok}\t{tag}\n" for tok, tag in zip(s.tokens, t, strict=True))
@@ -57,12 +58,16 @@ def evaluate_file(
 
     span_fmt = fmt if fmt in SPAN_FORMATS else span_format(input_path) if fmt == "auto" else None
     if span_fmt is not None:
-        return evaluate_spans(open_run(run_dir, epoch, precision, document_consistency), input_path, span_fmt)
+        return evaluate_spans(
+            open_model(run_dir, epoch=epoch, precision=precision, document_consistency=document_consistency),
+            input_path,
+            span_fmt,
+        )
     data = read_file(input_path, fmt)
     if not data.labelled:
         raise DataFormatError(str(input_path), None, "carries no tags to evaluate against")
     report_reading(data)
-    run = open_run(run_dir, epoch, precision, document_consistency)
+    run = open_model(run_dir, epoch=epoch, precision=precision, document_consistency=document_consistency)
     label2id = {label: i for i, label in run.id2label.items()}
     unknown = sorted({t for s in data.sentences for t in s.tags} - set(label2id))
     if unknown:
@@ -75,7 +80,7 @@ def evaluate_file(
     return {"metrics": metrics, "per_type": per_type}
 
 
-def evaluate_spans(run: Run, input_path: str | Path, fmt: str) -> dict:
+def evaluate_spans(run: Model, input_path: str | Path, fmt: str) -> dict:
     """Exact character-span precision, recall and F1 (micro and per type) of a run's entities on the
     texts of a span-annotated file, printed; each text is tagged as one document from raw text."""
     from ner.runtime.pipeline import Pipeline, chunked
