@@ -3,16 +3,22 @@ through `ner.load`, `ner predict` and the runtime's numpy decoding; int8 is refu
 part without an export path stops with one line naming it."""
 
 import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import ner
+from benchmarks.install import closure
 from ner.export import onnx as export
 from ner.inference.opening import open_model
 from ner.nn.tags.chain import chains, viterbi
 from ner.runtime.exported import Exported
-from tests.conftest import ROOT
+from tests.conftest import ROOT, service
 from tests.test_robustness import ner as ner_cli
 from tests.test_validation import conll_slice, train_glove
 
@@ -139,3 +145,98 @@ def test_numpy_viterbi_finds_the_best_path_by_enumeration():
     for row, n in enumerate(lengths):
         chain = chains(emissions[row : row + 1, :n], transitions, start, end, [n])[0]
         assert paths[row] == chain.best_paths(1)[0][0]
+
+
+def test_a_minilm_crf_export_tags_as_torch_does_long_sentences_included(exported, tmp_path):
+    pytest.importorskip("transformers")
+    ner_cli(
+        *("train", "--dataset", exported / "dataset", "--tokenizer", exported / "tok.json"),
+        *("--preset", "minilm-crf", "--output", tmp_path / "run", "--no-progress"),
+        *("--set", "train_and_eval.num_epochs=1", "--set", "train_and_eval.max_minutes=1.5"),
+    )
+    ner_cli("export", tmp_path / "run", "--output", tmp_path / "onnx", "--dataset", exported / "dataset")
+    card = json.loads((tmp_path / "onnx" / "model_card.json").read_text())
+    assert (
+        card["inputs"][-2:] == ["piece_ids", "piece_word"]
+        and (tmp_path / "onnx" / "word_pieces.json").exists()
+    )
+    assert card["parity"]["tokens_differing"] <= card["parity"]["tokens"] * 0.001
+    assert card["parity"]["max_span_probability_difference"] <= 1e-4
+    # One sentence of 560 words, over 510 WordPieces: read in several segments of whole words.
+    long = "Werner Zwingmann of Wiesbaden visited Britain ,".split() * 80
+    mine, theirs = ner.load(tmp_path / "onnx")(long), ner.load(tmp_path / "run", precision="float32")(long)
+    assert len(mine.sentences) == 1 and len(mine.tokens) == 560 and mine.tags == theirs.tags
+    assert [e.score for e in mine.entities] == pytest.approx([e.score for e in theirs.entities], abs=1e-4)
+
+
+def runtime_environment(folder: Path) -> str:
+    """A virtual environment holding only what `ner[runtime]` requires, linked from this one (no
+    network): no torch, no training stack. Its python."""
+    found = closure(["runtime"])
+    assert "torch" not in found and "onnxruntime" in found and "spacy" in found
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", folder], check=True)
+    site = folder / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    for dist in found.values():
+        for name in {Path(f).parts[0] for f in dist.files or [] if not str(f).startswith("..")}:
+            target = Path(dist.locate_file(name))
+            if target.exists() and not (site / name).exists():
+                (site / name).symlink_to(target)
+    return str(folder / "bin" / "python")
+
+
+def test_a_runtime_only_environment_tags_and_serves_an_export_without_torch(exported, tmp_path):
+    python = runtime_environment(tmp_path / "venv")
+    probe = subprocess.run([python, "-c", "import torch"], capture_output=True, text=True)
+    assert probe.returncode != 0 and "No module named 'torch'" in probe.stderr
+    script = (
+        "import json, sys, ner; doc = ner.load(sys.argv[1])(sys.argv[2]); "
+        "assert not any(m.split('.')[0] in ('torch', 'transformers') for m in sys.modules), 'torch imported'; "
+        "print(json.dumps(doc.to_dict()['entities']))"
+    )
+    found = subprocess.run(
+        [python, "-c", script, exported / "onnx", TEXT], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert found.returncode == 0, found.stderr
+    expected = [e.to_dict() for e in ner.load(exported / "run", precision="float32")(TEXT).entities]
+    entities = json.loads(found.stdout)
+    assert [(e["text"], e["label"]) for e in entities] == [(e["text"], e["label"]) for e in expected] != []
+    source = tmp_path / "news.jsonl"
+    source.write_text(json.dumps({"text": TEXT}) + "\n")
+    command = [python, "-m", "ner.cli", "predict", "--experiment", exported / "onnx", "--input", source]
+    assert subprocess.run([*command, "--output", tmp_path / "out.jsonl"], cwd=ROOT).returncode == 0
+    assert json.loads((tmp_path / "out.jsonl").read_text())["entities"] == entities
+    with service(exported / "onnx", python=python) as url:
+        request = urllib.request.Request(
+            f"{url}/v1/entities",
+            data=json.dumps({"text": TEXT}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        assert json.loads(urllib.request.urlopen(request, timeout=30).read())["entities"] == entities
+        bad = urllib.request.Request(
+            f"{url}/v1/entities", data=b'{"text": 3}', headers={"Content-Type": "application/json"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(bad, timeout=30)
+        assert refused.value.code == 422
+    train = subprocess.run(
+        [
+            python,
+            "-m",
+            "ner.cli",
+            "train",
+            "--dataset",
+            exported / "dataset",
+            "--tokenizer",
+            "t",
+            "--output",
+            "o",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert train.returncode == 2 and train.stderr.count("\n") == 1
+    assert (
+        'ner train needs torch and datasets, not installed here; install the training extra: pip install -e ".[train]"'
+        in train.stderr
+    )
