@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 from packaging.requirements import Requirement
+from rich.markup import escape
 from rich.table import Table
 
 from ner.utils.console import console
@@ -58,17 +59,26 @@ def size_mb(distributions: dict[str, object]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("extras", nargs="*", help="extras to measure, comma-separated sets (default: runtime, all)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "extras", nargs="*", help="extras to measure, comma-separated sets (default: runtime, all)"
+    )
     args = parser.parse_args()
     sets = args.extras or ["runtime", ",".join(ALL_EXTRAS)]
+    console.print(size_table({f"ner[{extras}]": [e for e in extras.split(",") if e] for extras in sets}))
+
+
+def size_table(installs: dict[str, list[str]]) -> Table:
+    """Distributions and MB of each install (a label and its extras), and whether it holds torch."""
     table = Table(title="install size of ner with extras (this environment's packages)")
-    for column in ("extras", "distributions", "MB", "torch"):
+    for column in ("install", "distributions", "MB", "torch"):
         table.add_column(column)
-    for extras in sets:
-        found = closure([e for e in extras.split(",") if e])
-        table.add_row(extras, str(len(found)), f"{size_mb(found):,.0f}", "yes" if "torch" in found else "no")
-    console.print(table)
+    for label, extras in installs.items():
+        found = closure(extras)
+        table.add_row(escape(label), str(len(found)), f"{size_mb(found):,.0f}", "yes" if "torch" in found else "no")
+    return table
 
 
 if __name__ == "__main__":

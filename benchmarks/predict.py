@@ -1,7 +1,13 @@
-"""Prediction benchmark: trained runs against spaCy's `nlp.pipe` on the same texts, in one process.
+"""Prediction benchmark: trained runs and their ONNX exports against spaCy's `nlp.pipe` on the same
+texts, in one process.
 
-    python -m benchmarks.predict RUN_DIR [RUN_DIR ...] [--corpus ../shared/data/wikineural-en]
+    python -m benchmarks.predict RUN_OR_EXPORT [RUN_OR_EXPORT ...] [--corpus ../shared/data/wikineural-en]
         [--rounds 3] [--workers 2] [--repeat 4] [--skip-workers]
+
+Each argument is a run folder (tagged with torch) or a folder written by `ner export` (tagged with ONNX
+Runtime and numpy, float32 or int8 as exported); both run on this process's threads (torch's thread
+count; ONNX Runtime's sessions take every core the process may use, the same number here). The last
+table gives the install size of the runtime (`ner[runtime]`, no torch) against the full install.
 
 Texts: the corpus's test sentences detokenized, 8 to a paragraph. For each run, in the precision its
 config asks for (as the CPU probe decides it): validation entity F1 (pre-tokenized), raw text ->
@@ -28,6 +34,7 @@ import torch
 from rich.table import Table
 
 import ner
+from benchmarks.install import ALL_EXTRAS, size_table
 from benchmarks.peers import SpacyPeer, score, timed
 from benchmarks.raw_text import detokenize
 from ner.data_processing.readers import read_conll
@@ -87,7 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("runs", nargs="+", help="run folders written by `ner train`")
+    parser.add_argument("runs", nargs="+", help="run folders written by `ner train` or `ner export`")
     parser.add_argument("--corpus", type=Path, default=DATA)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
@@ -108,7 +115,7 @@ def main() -> None:
     counts["spaCy"] = sum(len(doc) for doc in spacy.nlp.pipe(texts, batch_size=256))
     raw = {name: (lambda p=p: list(p.pipe(texts, batch_size=256))) for name, p in pipelines.items()}
     raw["spaCy"] = lambda: list(spacy.nlp.pipe(texts, batch_size=256))
-    tokenized = {name: (lambda p=p: p.run.predictor.tag(sentences)) for name, p in pipelines.items()}
+    tokenized = {name: (lambda p=p: p.model.predictor.tag(sentences)) for name, p in pipelines.items()}
     tokenized["spaCy"] = lambda: spacy.predict(sentences)
     raw_seconds = best_seconds(raw, args.rounds)
     tokenized_seconds = best_seconds(tokenized, args.rounds)
@@ -132,7 +139,7 @@ def main() -> None:
         speed_raw = counts[name] / raw_seconds[name]
         speed_tokenized = num_tokens / tokenized_seconds[name]
         if name in pipelines:
-            run = pipelines[name].run
+            run = pipelines[name].model
             f1 = f"{score(val_tags, run.predictor.tag(val_tokens), run.labels)['weighted']:.4f}"
             precision = run.predictor.precision
         else:
@@ -155,6 +162,7 @@ def main() -> None:
     for run in args.runs:
         starts.add_row(Path(run).name, f"{min(cold_start(run, texts[0]) for _ in range(args.rounds)):.2f}")
     console.print(starts)
+    console.print(size_table({"ner[runtime]": ["runtime"], f"ner[{','.join(ALL_EXTRAS)}]": ALL_EXTRAS}))
 
 
 def workers_table(pipelines: dict[str, Pipeline], texts: list[str], workers: int, heading: str) -> Table:

@@ -14,12 +14,12 @@ from ner.inference.precision import autocast, first_line
 from ner.models.tagger import Tagger
 from ner.nn.heads.crf import left_align
 from ner.nn.tags.chain import Chain, chains
-from ner.runtime.model import Tagged, finish_tags, length_sorted_batches
+from ner.runtime.model import TokenPredictor, length_sorted_batches
 from ner.utils.console import log
 from ner.utils.spans import get_named_entity_spans
 
 
-class Predictor:
+class Predictor(TokenPredictor):
     """Tags token lists with a tagger: length-sorted batches collated by `collator`, the network run in
     `precision` (bfloat16 or float32, decided by the caller), the tagger's own decoding, then tag scheme
     back to the data's labels and, with `document_consistency`, one type per phrase within a document."""
@@ -33,12 +33,9 @@ class Predictor:
         document_consistency: bool = False,
         batch_size: int = 256,
     ):
+        super().__init__(labels, precision, document_consistency, batch_size)
         self.tagger = tagger
         self.collator = collator
-        self.labels = list(labels)
-        self.precision = precision
-        self.document_consistency = document_consistency
-        self.batch_size = batch_size
 
     @property
     def device(self) -> torch.device:
@@ -91,38 +88,15 @@ class Predictor:
         potentials = potentials.gather(1, order.unsqueeze(-1).expand_as(potentials))
         return chains(potentials, transitions, start, end, mask.sum(dim=1).tolist())
 
-    def finish(
-        self,
-        sentences: Sequence[Sequence[str]],
-        ids: list[list[int]],
-        documents: Sequence[int | None] | None = None,
-    ) -> list[list[str]]:
-        """Label ids as labels, made consistent within `documents` (each sentence's document) if this
-        predictor does document consistency."""
-        return finish_tags(self.labels, ids, sentences, documents, self.document_consistency)
-
     @torch.inference_mode()
-    def predict(
-        self,
-        sentences: Sequence[Sequence[str]],
-        documents: Sequence[int | None] | None = None,
-        scores: bool = False,
-    ) -> Tagged:
-        """The tags of each token list (and, with `scores`, its tag chain), in input order."""
-        ids: list[list[int]] = [[] for _ in sentences]
-        found: list[Chain | None] = [None] * len(sentences)
-        for indices, batch, emissions in self.run(self.examples(sentences)):
-            rows = self.decode(batch, emissions)
-            sentence_chains = self.chains(batch, emissions) if scores else [None] * len(indices)
-            for i, row, chain in zip(indices, rows, sentence_chains, strict=True):
-                ids[i], found[i] = row, chain
-        return Tagged(self.finish(sentences, ids, documents), found if scores else None)
-
-    def tag(
-        self, sentences: Sequence[Sequence[str]], documents: Sequence[int | None] | None = None
-    ) -> list[list[str]]:
-        """The tags of each token list, in input order."""
-        return self.predict(sentences, documents).tags
+    def tag_batch(
+        self, sentences: list[Sequence[str]], scores: bool
+    ) -> tuple[list[list[int]], list[Chain] | None]:
+        """Each sentence's BIO label ids, and its tag chain if `scores`, in eval mode."""
+        self.tagger.eval()
+        batch = self.collator(self.examples(sentences))
+        emissions = self.forward(batch)
+        return self.decode(batch, emissions), self.chains(batch, emissions) if scores else None
 
 
 def index_spans(

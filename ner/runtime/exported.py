@@ -14,7 +14,7 @@ from ner.data_processing.arrays import ArrayCollator
 from ner.data_processing.readers import read_json_file
 from ner.data_processing.vocabulary import Vocabulary
 from ner.nn.tags.chain import Chain, chains, left_aligned, viterbi
-from ner.runtime.model import Tagged, finish_tags, length_sorted_batches
+from ner.runtime.model import TokenPredictor
 from ner.utils.config import TrainConfig, validate
 from ner.utils.errors import ConfigError, DataFormatError, NerError
 
@@ -66,7 +66,7 @@ class TagChain:
         return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-class ExportedPredictor:
+class ExportedPredictor(TokenPredictor):
     """Tags token lists with an exported network: length-sorted batches collated into arrays, the ONNX
     Runtime session, the tag chain decoded in numpy, then labels and document consistency."""
 
@@ -80,13 +80,10 @@ class ExportedPredictor:
         document_consistency: bool,
         batch_size: int = 256,
     ):
+        super().__init__(labels, precision, document_consistency, batch_size)
         self.session = session
         self.collator = collator
         self.chain = chain
-        self.labels = list(labels)
-        self.precision = precision
-        self.document_consistency = document_consistency
-        self.batch_size = batch_size
         self.inputs = [i.name for i in session.get_inputs()]
 
     def potentials(self, examples: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -96,35 +93,17 @@ class ExportedPredictor:
         mask = arrays["padding_mask"] == 0
         return left_aligned(self.chain.potentials(emissions), mask), mask.sum(axis=1)
 
-    def predict(
-        self,
-        sentences: Sequence[Sequence[str]],
-        documents: Sequence[int | None] | None = None,
-        scores: bool = False,
-    ) -> Tagged:
-        """The tags of each token list (and, with `scores`, its tag chain), in input order."""
-        column = self.collator.text_colname
-        ids: list[list[int]] = [[] for _ in sentences]
-        found: list[Chain | None] = [None] * len(sentences)
-        chain, to_bio = self.chain, self.chain.to_bio
-        for indices in length_sorted_batches([len(s) for s in sentences], self.batch_size):
-            potentials, lengths = self.potentials([{column: sentences[i]} for i in indices])
-            paths = viterbi(potentials, chain.transitions, chain.start, chain.end, lengths)
-            sentence_chains = (
-                chains(potentials, chain.transitions, chain.start, chain.end, lengths.tolist())
-                if scores
-                else [None] * len(indices)
-            )
-            for i, path, sentence_chain in zip(indices, paths, sentence_chains, strict=True):
-                ids[i], found[i] = [to_bio[t] for t in path], sentence_chain
-        tags = finish_tags(self.labels, ids, sentences, documents, self.document_consistency)
-        return Tagged(tags, found if scores else None)
-
-    def tag(
-        self, sentences: Sequence[Sequence[str]], documents: Sequence[int | None] | None = None
-    ) -> list[list[str]]:
-        """The tags of each token list, in input order."""
-        return self.predict(sentences, documents).tags
+    def tag_batch(
+        self, sentences: list[Sequence[str]], scores: bool
+    ) -> tuple[list[list[int]], list[Chain] | None]:
+        """Each sentence's BIO label ids (Viterbi in numpy), and its tag chain if `scores`."""
+        chain = self.chain
+        potentials, lengths = self.potentials([{self.collator.text_colname: s} for s in sentences])
+        paths = viterbi(potentials, chain.transitions, chain.start, chain.end, lengths)
+        ids = [[chain.to_bio[t] for t in path] for path in paths]
+        if not scores:
+            return ids, None
+        return ids, chains(potentials, chain.transitions, chain.start, chain.end, lengths.tolist())
 
 
 @dataclass(frozen=True)

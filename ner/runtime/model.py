@@ -3,6 +3,7 @@ exported folder run by ONNX Runtime. Both keep this contract, and share how tags
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -21,23 +22,56 @@ class Tagged:
     chains: list[Chain] | None = None
 
 
-class TokenPredictor(Protocol):
-    """Tags token lists: the best tags, and with `scores` each sentence's tag chain."""
+class TokenPredictor(abc.ABC):
+    """Tags token lists in length-sorted batches of `batch_size`: each batch's label ids (and, with
+    `scores`, tag chains) from `tag_batch`, whatever runs the network; then labels, made consistent
+    within documents if `document_consistency`."""
 
-    precision: str
-    document_consistency: bool
-    batch_size: int
+    def __init__(self, labels: Sequence[str], precision: str, document_consistency: bool, batch_size: int):
+        self.labels = list(labels)
+        self.precision = precision
+        self.document_consistency = document_consistency
+        self.batch_size = batch_size
+
+    @abc.abstractmethod
+    def tag_batch(
+        self, sentences: list[Sequence[str]], scores: bool
+    ) -> tuple[list[list[int]], list[Chain] | None]:
+        """Each sentence's BIO label ids, and its tag chain if `scores`."""
 
     def predict(
         self,
         sentences: Sequence[Sequence[str]],
         documents: Sequence[int | None] | None = None,
         scores: bool = False,
-    ) -> Tagged: ...
+    ) -> Tagged:
+        """The tags of each token list (and, with `scores`, its tag chain), in input order."""
+        ids: list[list[int]] = [[] for _ in sentences]
+        found: list[Chain | None] = [None] * len(sentences)
+        for indices in length_sorted_batches([len(s) for s in sentences], self.batch_size):
+            rows, batch_chains = self.tag_batch([sentences[i] for i in indices], scores)
+            for i, row, chain in zip(indices, rows, batch_chains or [None] * len(indices), strict=True):
+                ids[i], found[i] = row, chain
+        return Tagged(self.finish(sentences, ids, documents), found if scores else None)
 
     def tag(
         self, sentences: Sequence[Sequence[str]], documents: Sequence[int | None] | None = None
-    ) -> list[list[str]]: ...
+    ) -> list[list[str]]:
+        """The tags of each token list, in input order."""
+        return self.predict(sentences, documents).tags
+
+    def finish(
+        self,
+        sentences: Sequence[Sequence[str]],
+        ids: list[list[int]],
+        documents: Sequence[int | None] | None = None,
+    ) -> list[list[str]]:
+        """Label ids as labels, made consistent within `documents` (each sentence's document) if this
+        predictor does document consistency."""
+        tags = [[self.labels[i] for i in row] for row in ids]
+        if self.document_consistency and documents is not None:
+            tags = harmonize_documents(sentences, tags, documents)
+        return tags
 
 
 class Model(Protocol):
@@ -73,17 +107,3 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[
     """Indices in batches of similar length (less padding); callers put results back in order."""
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
-def finish_tags(
-    labels: Sequence[str],
-    ids: list[list[int]],
-    sentences: Sequence[Sequence[str]],
-    documents: Sequence[int | None] | None,
-    document_consistency: bool,
-) -> list[list[str]]:
-    """Label ids as labels, made consistent within `documents` (each sentence's document) if asked."""
-    tags = [[labels[i] for i in row] for row in ids]
-    if document_consistency and documents is not None:
-        tags = harmonize_documents(sentences, tags, documents)
-    return tags
