@@ -72,6 +72,22 @@ def test_two_ray_nodes_tag_three_shards_as_one_process_does(cluster, shards, tmp
     assert found > 0, "the fixture run tags some entities, so the comparison is not of empty lists"
 
 
+def test_ray_tags_with_an_exported_model_as_its_run_does(cluster, shards, tmp_path):
+    ner("export", RUN, "--output", tmp_path / "onnx")
+    tag_corpus(
+        tmp_path / "onnx", shards / "part-0.jsonl", tmp_path / "out", cluster, workers=2, progress=False
+    )
+    predict_raw_file(RUN, shards / "part-0.jsonl", tmp_path / "one.jsonl")
+    tagged, expected = records(tmp_path / "out" / "part-0.jsonl"), records(tmp_path / "one.jsonl")
+    strip = [
+        [[(e["text"], e["label"], e["start"]) for e in r["entities"]] for r in rows]
+        for rows in (tagged, expected)
+    ]
+    assert strip[0] == strip[1] and any(strip[0])
+    scores = [[e["score"] for r in rows for e in r["entities"]] for rows in (tagged, expected)]
+    assert scores[0] == pytest.approx(scores[1], abs=1e-4)
+
+
 def test_a_rerun_tags_only_the_shards_not_yet_written(cluster, shards, tmp_path):
     out = tmp_path / "out"
     tag_corpus(RUN, shards, out, cluster, workers=2, progress=False)

@@ -27,6 +27,7 @@ from ner.distributed.shards import (
 )
 from ner.inference.opening import open_model
 from ner.inference.run import EXTENSION_FILE, RunFiles, read_config
+from ner.runtime.exported import is_exported
 from ner.runtime.pipeline import Pipeline
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError, NerError
@@ -47,8 +48,17 @@ ENTITY_TYPE = pa.list_(
 NBEST_TYPE = pa.list_(pa.list_(pa.struct([("tags", pa.list_(pa.string())), ("probability", pa.float64())])))
 
 
-def pack_run(files: RunFiles) -> dict[str, bytes]:
-    """A run's files as bytes, so that actors on any node open the same run without a shared disk."""
+def pack_model(source: str | Path, epoch: int | None) -> dict[str, bytes]:
+    """A model's files as bytes, so that actors on any node open the same model without a shared disk:
+    every file of an exported folder, or a run's config, vocabulary, weights (of `epoch`) and extension."""
+    if is_exported(source):
+        if epoch is not None:
+            raise NerError(
+                f"{source}: an exported model holds one set of weights; --epoch reads a run folder"
+            )
+        return {p.name: p.read_bytes() for p in sorted(Path(source).iterdir()) if p.is_file()}
+    files = RunFiles.of_folder(source, epoch)
+    read_config(files.config)
     package = {
         "config.json": files.config.read_bytes(),
         "tokenizer.json": files.tokenizer.read_bytes(),
@@ -60,11 +70,13 @@ def pack_run(files: RunFiles) -> dict[str, bytes]:
     return package
 
 
-def unpack_run(package: dict[str, bytes]) -> RunFiles:
-    """A packed run written to a fresh temporary folder."""
+def unpack_model(package: dict[str, bytes]) -> Path | RunFiles:
+    """A packed model written to a fresh temporary folder: the exported folder, or the run's files."""
     folder = Path(tempfile.mkdtemp(prefix="ner-run-"))
     for name, data in package.items():
         (folder / name).write_bytes(data)
+    if is_exported(folder):
+        return folder
     weights = next(folder / name for name in package if name.startswith("weights"))
     return RunFiles(folder / "config.json", folder / "tokenizer.json", weights, folder)
 
@@ -73,10 +85,7 @@ class ShardTagger:
     """A Ray actor that opens the run once and tags batches of shard rows."""
 
     def __init__(self, package: ray.ObjectRef, options: dict, threads: int, output_format: str, nbest: int):
-        import torch
-
-        torch.set_num_threads(threads)
-        self.pipeline = Pipeline(open_model(unpack_run(ray.get(package)), **options))
+        self.pipeline = Pipeline(open_model(unpack_model(ray.get(package)), threads=threads, **options))
         self.output_format = output_format
         self.nbest = nbest
 
@@ -157,13 +166,12 @@ def tag_corpus(
     **options: object,
 ) -> list[str]:
     """Tag every shard not yet tagged into `output_dir` on a Ray cluster with `workers` actors (default:
-    as many as the cluster's CPUs hold); returns the shards written. `options` go to `open_run`."""
+    as many as the cluster's CPUs hold); returns the shards written. `options` go to `open_model`."""
     if output_format not in OUTPUT_FORMATS:
         raise NerError(f"--output-format must be one of {', '.join(OUTPUT_FORMATS)}, not {output_format!r}")
     if Path(output_dir).exists() and not Path(output_dir).is_dir():
         raise NerError(f"{output_dir}: is a file; --ray writes one output per shard into a folder")
-    files = RunFiles.of_folder(run_dir, options.pop("epoch", None))
-    read_config(files.config)
+    package = pack_model(run_dir, options.pop("epoch", None))
     inputs = list_shards(shards)
     targets = output_paths(inputs, Path(output_dir), output_format)
     todo = {shard: target for shard, target in targets.items() if not target.exists()}
@@ -182,7 +190,7 @@ def tag_corpus(
     # would otherwise hold them all and leave the reads waiting forever.
     dataset = ray.data.read_datasource(ShardSource([str(p) for p in todo]), num_cpus=0).map_batches(
         ShardTagger,
-        fn_constructor_args=(ray.put(pack_run(files)), options, threads, output_format, nbest),
+        fn_constructor_args=(ray.put(package), options, threads, output_format, nbest),
         batch_size=BATCH_ROWS,
         batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(size=size),

@@ -4,13 +4,17 @@ export` runs on ONNX Runtime without torch; a run folder or an installed model n
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ner.runtime.exported import is_exported, open_exported
 from ner.runtime.model import Model
 from ner.utils.errors import require_training
 
+if TYPE_CHECKING:
+    from ner.inference.run import RunFiles
 
-def open_model(source: str | Path, **options: object) -> Model:
+
+def open_model(source: str | Path | RunFiles, **options: object) -> Model:
     """An exported folder or a run (`options` as `open_run` and `open_exported` take them)."""
     if is_exported(source):
         return open_exported(source, **options)

@@ -27,9 +27,9 @@ WORD_PIECES_FILE = "word_pieces.json"
 RUNTIME_HINT = 'install the runtime extra: pip install -e ".[runtime]"'
 
 
-def is_exported(folder: str | Path) -> bool:
-    """Whether `folder` holds a model written by `ner export`."""
-    return (Path(folder) / MODEL_FILE).is_file()
+def is_exported(source: object) -> bool:
+    """Whether `source` is a folder holding a model written by `ner export`."""
+    return isinstance(source, str | Path) and (Path(source) / MODEL_FILE).is_file()
 
 
 @dataclass(frozen=True)
