@@ -77,7 +77,9 @@ def size_table(installs: dict[str, list[str]]) -> Table:
         table.add_column(column)
     for label, extras in installs.items():
         found = closure(extras)
-        table.add_row(escape(label), str(len(found)), f"{size_mb(found):,.0f}", "yes" if "torch" in found else "no")
+        table.add_row(
+            escape(label), str(len(found)), f"{size_mb(found):,.0f}", "yes" if "torch" in found else "no"
+        )
     return table
 
 

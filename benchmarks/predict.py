@@ -2,7 +2,7 @@
 texts, in one process.
 
     python -m benchmarks.predict RUN_OR_EXPORT [RUN_OR_EXPORT ...] [--corpus ../shared/data/wikineural-en]
-        [--rounds 3] [--workers 2] [--repeat 4] [--skip-workers]
+        [--rounds 3] [--workers 2] [--repeat 4] [--skip-workers] [--texts N]
 
 Each argument is a run folder (tagged with torch) or a folder written by `ner export` (tagged with ONNX
 Runtime and numpy, float32 or int8 as exported); both run on this process's threads (torch's thread
@@ -102,9 +102,11 @@ def main() -> None:
         "--repeat", type=int, default=4, help="how many times the texts go through the workers"
     )
     parser.add_argument("--skip-workers", action="store_true")
+    parser.add_argument("--texts", type=int, help="use only the first N texts (default: all)")
     args = parser.parse_args()
     sentences = [s.tokens for s in read_conll(args.corpus / "test.tokens").sentences]
-    texts = paragraphs(sentences)
+    texts = paragraphs(sentences)[: args.texts]
+    sentences = sentences[: 8 * len(texts)]
     val_tokens, val_tags = split(args.corpus, "val")
     spacy = SpacyPeer(max_epochs=1)
     spacy.fit(*split(args.corpus, "train"))

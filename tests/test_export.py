@@ -43,7 +43,7 @@ def exported(tmp_path_factory):
 def test_the_export_tags_as_torch_does_on_the_validation_split(exported):
     card = json.loads((exported / "onnx" / "model_card.json").read_text())
     parity = card["parity"]
-    assert card["exporter"].startswith("torch.onnx.export (TorchScript exporter, dynamo=False), opset 17")
+    assert card["exporter"] == "torch.onnx.export (dynamo exporter), opset 20"
     assert parity["tokens"] > 1000 and parity["tokens_differing"] <= parity["tokens"] * 0.001
     assert abs(parity["f1_exported"] - parity["f1_torch"]) <= 0.001 and parity["f1_torch"] > 0.3
     assert parity["max_span_probability_difference"] <= 1e-4

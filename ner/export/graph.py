@@ -65,7 +65,7 @@ class ScatteredPieces(nn.Module):
     def __init__(self, part: TransformerEmbedding):
         super().__init__()
         self.encoder, self.pad_id, self.pooling = copy.deepcopy(part.encoder), part.pad_id, part.pooling
-        # Plain matrix products and softmax trace into the attention pattern ONNX Runtime fuses.
+        # Eager attention: plain matrix products and a softmax, which trace into standard ONNX operators.
         self.encoder.set_attn_implementation("eager")
 
     def forward(
