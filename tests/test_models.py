@@ -155,9 +155,10 @@ def test_char_features_and_crf_decoder():
 
     tokenizer = Tokenizer().from_dict({PAD_TOKEN: 0, UNK_TOKEN: 1, "Paris": 2})
     batch = DataCollator(tokenizer, char_max_length=4)([{"text": ["Paris", "é"]}, {"text": ["x"]}])
-    assert batch["char_ids"].shape == (2, 2, 4)
-    assert batch["char_ids"][0, 0].tolist() == [ord(c) + 1 for c in "Pari"]
-    assert batch["char_ids"][0, 1, :2].tolist() == [0xC3 + 1, 0xA9 + 1] and batch["char_ids"][1, 1].sum() == 0
+    # Each distinct word once (row 0 the empty word of padding), and each position's row.
+    assert batch["char_index"].tolist() == [[1, 2], [3, 0]] and batch["char_words"].shape == (4, 4)
+    assert batch["char_words"][1].tolist() == [ord(c) + 1 for c in "Pari"]
+    assert batch["char_words"][2, :2].tolist() == [0xC3 + 1, 0xA9 + 1] and batch["char_words"][0].sum() == 0
     model = NERPredictor(3, 4, 0, 5, 9, model="ffnn", window=1, chars="cnn", char_filters=6, head="crf")
     scores = model(batch)
     assert scores.shape == (2, 2, 9)
@@ -182,9 +183,9 @@ def test_char_cnn_matrix_product_equals_the_convolution():
     char_ids = torch.tensor(
         [[[5, 6, 7, 0], [5, 6, 7, 0], [0, 0, 0, 0]], [[9, 0, 0, 0], [1, 2, 3, 4], [5, 6, 7, 0]]]
     )
-    flat = char_ids.reshape(-1, 4)
+    flat, index = char_ids.reshape(-1, 4), torch.arange(6).reshape(2, 3)
     conv = cnn.conv(cnn.embedding(flat).transpose(1, 2)).masked_fill((flat == 0).unsqueeze(1), float("-inf"))
     expected = conv.max(dim=2).values
     expected = torch.where(torch.isinf(expected), torch.zeros_like(expected), expected).reshape(2, 3, 5)
-    assert torch.allclose(cnn(char_ids), expected, atol=1e-6)
-    assert cnn(char_ids)[0, 2].abs().sum() == 0
+    assert torch.allclose(cnn(flat, index), expected, atol=1e-6)
+    assert cnn(flat, index)[0, 2].abs().sum() == 0

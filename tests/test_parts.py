@@ -44,15 +44,17 @@ def test_every_encoder_and_head_compose_into_a_tagger_that_learns(head):
         tagger = NERPredictor(
             8, 4, 0, 6, 9, model=name, head=head, chars=chars_part, char_filters=3, char_hidden=2
         )
-        chars = torch.randint(1, 50, (2, 3, 5))
+        words, index = torch.randint(1, 50, (6, 5)), torch.arange(6).reshape(2, 3)
         optimizer = torch.optim.Adam(tagger.parameters(), lr=0.05)
         for _ in range(40):
             optimizer.zero_grad()
-            loss = tagger.loss(tagger(Batch(ids, mask, char_ids=chars)), labels, mask == 0)
+            loss = tagger.loss(
+                tagger(Batch(ids, mask, char_words=words, char_index=index)), labels, mask == 0
+            )
             loss.backward()
             optimizer.step()
         tagger.eval()
-        tags = tagger.decode(tagger(Batch(ids, mask, char_ids=chars)), mask == 0)
+        tags = tagger.decode(tagger(Batch(ids, mask, char_words=words, char_index=index)), mask == 0)
         assert tags[0].tolist() == [3, 4, 0] and tags[1, :2].tolist() == [5, 0], name
 
 
@@ -165,9 +167,9 @@ def test_the_character_bilstm_reads_each_word_alone():
 
     torch.manual_seed(0)
     part = CharBiLSTM(char_dim=4, char_hidden=3)
-    char_ids = torch.tensor([[[5, 6, 7, 0], [8, 0, 0, 0], [0, 0, 0, 0]]])
-    features = part(char_ids)
+    words = torch.tensor([[0, 0, 0, 0], [5, 6, 7, 0], [8, 0, 0, 0]])
+    features = part(words, torch.tensor([[1, 2, 0]]))
     assert features.shape == (1, 3, 6) and torch.equal(features[0, 2], torch.zeros(6))
     for position, length in ((0, 3), (1, 1)):
-        _, (final, _) = part.lstm(part.embedding(char_ids[0, position, :length]).unsqueeze(0))
+        _, (final, _) = part.lstm(part.embedding(words[position + 1, :length]).unsqueeze(0))
         assert torch.allclose(features[0, position], torch.cat([final[0, 0], final[1, 0]]), atol=1e-6)

@@ -31,7 +31,6 @@ class ArrayCollator:
         char_max_length: int | None = None,
         casing: bool = False,
         word_pieces: str | None = None,
-        char_words: bool = False,
         word_pieces_file: str | Path | None = None,
     ):
         if padding not in ("longest", "max_length", True):
@@ -52,7 +51,6 @@ class ArrayCollator:
         self.char_max_length = char_max_length
         self.casing = casing
         self.word_pieces = WordPieces(word_pieces, tokenizer_file=word_pieces_file) if word_pieces else None
-        self.char_words = char_words
 
     @property
     def labels(self) -> list[str]:
@@ -89,15 +87,11 @@ class ArrayCollator:
             for instance in data_instances
         ]
 
-    def _char_ids(self, data_instances: list[dict], length: int) -> dict[str, np.ndarray]:
-        """`char_ids` (batch, length, chars): ids of each token's first UTF-8 bytes (byte b is b + 1), 0 at
-        padding; or, with `char_words`, `char_words` (words, chars), the ids of each distinct word once
-        (row 0 the empty word of padding), and `char_index` (batch, length), each position's row."""
+    def _char_words(self, data_instances: list[dict], length: int) -> dict[str, np.ndarray]:
+        """`char_words` (words, chars): the ids of each distinct word's first UTF-8 bytes (byte b is b + 1,
+        0 after the word; row 0 the empty word of padding), and `char_index` (batch, length): each
+        position's row, so character encoders read each word of a batch once."""
         rows = self._byte_rows(data_instances, length)
-        if not self.char_words:
-            return {
-                "char_ids": byte_ids([word for row in rows for word in row]).reshape(len(rows), length, -1)
-            }
         index = {b"": 0}
         positions = np.array(
             [[index.setdefault(word, len(index)) for word in row] for row in rows], dtype=np.int64
@@ -118,7 +112,7 @@ class ArrayCollator:
 
     def arrays(self, data_instances: list[dict]) -> dict[str, np.ndarray]:
         """int64 arrays `input_ids`, `padding_mask` and, for labelled examples, `labels` (-100 at
-        padding); `char_ids`, `casing_ids` and `piece_ids`/`piece_word` for models that read them."""
+        padding); `char_words`/`char_index`, `casing_ids` and `piece_ids`/`piece_word` for models that read them."""
         length = self._get_max_length(data_instances)
         batch_size = len(data_instances)
         input_ids = np.empty((batch_size, length), dtype=np.int64)
@@ -139,7 +133,7 @@ class ArrayCollator:
         if labels is not None:
             arrays["labels"] = labels
         if self.char_max_length:
-            arrays |= self._char_ids(data_instances, length)
+            arrays |= self._char_words(data_instances, length)
         if self.casing:
             rows = [[casing_class(t) for t in instance[self.text_colname]] for instance in data_instances]
             arrays["casing_ids"] = np.array([self._fit(row, length, PAD) for row in rows], dtype=np.int64)

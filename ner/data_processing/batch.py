@@ -20,7 +20,8 @@ class Batch(Mapping):
     input_ids: torch.Tensor
     padding_mask: torch.Tensor
     labels: torch.Tensor | None = None
-    char_ids: torch.Tensor | None = None
+    char_words: torch.Tensor | None = None
+    char_index: torch.Tensor | None = None
     casing_ids: torch.Tensor | None = None
     piece_ids: torch.Tensor | None = None
     piece_word: torch.Tensor | None = None

@@ -11,5 +11,5 @@ class DataCollator(ArrayCollator):
 
     def __call__(self, data_instances: list[dict]) -> Batch:
         """Batch of `input_ids`, `padding_mask` and, for labelled examples, `labels` (-100 at padding);
-        `char_ids`, `casing_ids` and `piece_ids`/`piece_word` for models that read them."""
+        `char_words`/`char_index`, `casing_ids` and `piece_ids`/`piece_word` for models that read them."""
         return Batch.from_arrays(self.arrays(data_instances))

@@ -1,6 +1,7 @@
 """A tagger's network in a form `torch.onnx.export` traces for any batch size and sentence length: each
-part in its export form (a registry by part class), token inputs by name in, emissions out. Forms
-compute what the parts compute, without packed sequences or data-dependent shapes: masks instead."""
+part in its export form (a registry by part class; most parts are their own), token inputs by name in,
+emissions out. Forms compute what the parts compute, without packed sequences or data-dependent
+shapes: masks instead."""
 
 from __future__ import annotations
 
@@ -33,29 +34,6 @@ class WordLookup(nn.Module):
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         return F.embedding(input_ids, self.weight)
-
-
-class ConvolvedBytes(nn.Module):
-    """The byte CNN over each distinct word of a batch once (`char_words`, as the collator's `char_words`
-    option gives them; the part itself finds them with a data-dependent `unique`), each window of bytes
-    one matrix product, max-pooled over real bytes, then read out at each position (`char_index`)."""
-
-    def __init__(self, part: CharCNN):
-        super().__init__()
-        self.embedding, self.half = part.embedding, part.kernel_size // 2
-        self.weight = nn.Parameter(
-            part.conv.weight.detach().permute(2, 1, 0).reshape(-1, part.conv.out_channels)
-        )
-        self.bias = part.conv.bias
-
-    def forward(self, char_words: torch.Tensor, char_index: torch.Tensor) -> torch.Tensor:
-        chars = char_words.shape[1]
-        embedded = F.pad(self.embedding(char_words), (0, 0, self.half, self.half))
-        windows = torch.cat([embedded[:, k : k + chars] for k in range(2 * self.half + 1)], dim=-1)
-        features = windows @ self.weight + self.bias
-        pooled = (features + (char_words == 0).unsqueeze(-1) * -1e30).max(dim=1).values
-        pooled = pooled * (char_words[:, :1] != 0)
-        return F.embedding(char_index, pooled)
 
 
 class ScatteredPieces(nn.Module):
@@ -152,7 +130,7 @@ def as_is(part: nn.Module) -> nn.Module:
 
 EXPORT_FORMS: dict[type, Callable[[nn.Module], nn.Module]] = {
     TokenEmbedding: WordLookup,
-    CharCNN: ConvolvedBytes,
+    CharCNN: as_is,
     CasingEmbedding: as_is,
     TransformerEmbedding: ScatteredPieces,
     PackedRecurrent: MaskedRecurrent,

@@ -152,7 +152,8 @@ class NERPredictor(Tagger):
         """(batch, length, features) token vectors: word, characters, casing, transformer."""
         vectors = self.embedding(self._drop_words(batch.input_ids))
         if self.char_encoder is not None:
-            vectors = torch.cat([vectors, self.char_encoder(required(batch, "char_ids"))], dim=-1)
+            characters = self.char_encoder(required(batch, "char_words"), required(batch, "char_index"))
+            vectors = torch.cat([vectors, characters], dim=-1)
         if self.casing is not None:
             vectors = torch.cat([vectors, self.casing(required(batch, "casing_ids"))], dim=-1)
         if self.transformer is not None:
@@ -189,7 +190,8 @@ class NERPredictor(Tagger):
 
 
 INPUT_HINTS = {
-    "char_ids": "character ids: build its collator with char_max_length",
+    "char_words": "character ids: build its collator with char_max_length",
+    "char_index": "character ids: build its collator with char_max_length",
     "casing_ids": "casing classes: build its collator with casing=True",
     "piece_ids": "WordPieces: build its collator with word_pieces",
     "piece_word": "WordPieces: build its collator with word_pieces",

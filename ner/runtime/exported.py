@@ -151,13 +151,11 @@ class Exported:
 def runtime_collator(
     config: TrainConfig, vocabulary: Vocabulary, folder: Path | None = None
 ) -> ArrayCollator:
-    """The arrays an exported network reads: the run's prediction collator, each distinct word's bytes
-    given once, WordPieces from the export's copy of the transformer's tokenizer (in `folder`; the
-    packaged transformer's own while exporting)."""
+    """The arrays an exported network reads: the run's prediction collator, with WordPieces from the
+    export's copy of the transformer's tokenizer (in `folder`; the packaged transformer's own while
+    exporting)."""
     pieces = folder / WORD_PIECES_FILE if folder is not None and config.model.transformer != "none" else None
-    return ArrayCollator(
-        vocabulary, **config.collator_options(for_prediction=True), char_words=True, word_pieces_file=pieces
-    )
+    return ArrayCollator(vocabulary, **config.collator_options(for_prediction=True), word_pieces_file=pieces)
 
 
 def read_vocabulary(path: Path) -> Vocabulary:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
@@ -29,11 +30,10 @@ class CharBiLSTM(Module):
         """The character encoder of a tagger's `model` settings."""
         return cls(settings["char_dim"], settings["char_hidden"])
 
-    def forward(self, char_ids: torch.Tensor) -> torch.Tensor:
-        """(batch, length, chars) byte ids -> (batch, length, 2 * char_hidden) word features."""
-        batch, length, chars = char_ids.shape
-        words, positions = torch.unique(char_ids.reshape(batch * length, chars), dim=0, return_inverse=True)
-        return self.encode_words(words)[positions].reshape(batch, length, -1)
+    def forward(self, char_words: torch.Tensor, char_index: torch.Tensor) -> torch.Tensor:
+        """(words, chars) byte ids of a batch's distinct words and (batch, length) each position's word ->
+        (batch, length, 2 * char_hidden) word features."""
+        return F.embedding(char_index, self.encode_words(char_words))
 
     def encode_words(self, words: torch.Tensor) -> torch.Tensor:
         """(words, chars) byte ids -> (words, 2 * char_hidden); the all-padding word gives zeros."""

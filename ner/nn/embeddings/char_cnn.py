@@ -32,21 +32,20 @@ class CharCNN(Module):
         """The character encoder of a tagger's `model` settings."""
         return cls(settings["char_dim"], settings["char_filters"], settings["char_kernel_size"])
 
-    def forward(self, char_ids: torch.Tensor) -> torch.Tensor:
-        """(batch, length, chars) byte ids -> (batch, length, num_filters) word features."""
-        batch, length, chars = char_ids.shape
-        # Each distinct word (and the all-padding row) is encoded once, then copied to its positions.
-        words, positions = torch.unique(char_ids.reshape(batch * length, chars), dim=0, return_inverse=True)
-        return self.encode_words(words)[positions].reshape(batch, length, -1)
+    def forward(self, char_words: torch.Tensor, char_index: torch.Tensor) -> torch.Tensor:
+        """(words, chars) byte ids of a batch's distinct words and (batch, length) each position's word ->
+        (batch, length, num_filters) word features."""
+        return F.embedding(char_index, self.encode_words(char_words))
 
     def encode_words(self, words: torch.Tensor) -> torch.Tensor:
-        """(words, chars) byte ids -> (words, num_filters): the convolution as one matrix product."""
-        count, chars = words.shape
+        """(words, chars) byte ids -> (words, num_filters): the convolution as one matrix product over
+        each byte's window (the windows side by side), max-pooled over real bytes."""
+        chars = words.shape[1]
         half = self.kernel_size // 2
         embedded = F.pad(self.embedding(words), (0, 0, half, half))
-        windows = embedded.unfold(1, self.kernel_size, 1).reshape(count, chars, -1)
-        weight = self.conv.weight.reshape(self.conv.out_channels, -1)
-        features = F.linear(windows, weight, self.conv.bias)
+        windows = torch.cat([embedded[:, k : k + chars] for k in range(self.kernel_size)], dim=-1)
+        weight = self.conv.weight.permute(2, 1, 0).reshape(-1, self.conv.out_channels)
+        features = windows @ weight + self.conv.bias
         features = features.masked_fill((words == 0).unsqueeze(-1), float("-inf"))
         pooled = features.max(dim=1).values
         return torch.where(torch.isinf(pooled), torch.zeros_like(pooled), pooled)
