@@ -47,6 +47,10 @@ class TagChain:
     def read(cls, path: Path) -> TagChain:
         """The tag chain an export wrote."""
         data = read_json_file(path)
+        if not isinstance(data, dict) or data.get("kind") not in ("crf", "softmax"):
+            raise DataFormatError(
+                str(path), None, "not a tag chain written by ner export (kind crf or softmax)"
+            )
         try:
             return cls(
                 data["kind"],
