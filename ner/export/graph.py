@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ner.data_processing.batch import Batch
 from ner.models.ner_predictor import NERPredictor
 from ner.nn.embeddings.casing import CasingEmbedding
 from ner.nn.embeddings.char_cnn import CharCNN
@@ -42,12 +43,12 @@ class ScatteredPieces(nn.Module):
 
     def __init__(self, part: TransformerEmbedding):
         super().__init__()
-        self.encoder, self.pad_id, self.pooling = copy.deepcopy(part.encoder), part.pad_id, part.pooling
+        self.encoder, self.pad_id, self.pooling = part.encoder, part.pad_id, part.pooling
         # Eager attention: plain matrix products and a softmax, which trace into standard ONNX operators.
         self.encoder.set_attn_implementation("eager")
 
     def forward(
-        self, piece_ids: torch.Tensor, piece_word: torch.Tensor, input_ids: torch.Tensor
+        self, piece_ids: torch.Tensor, piece_word: torch.Tensor, grid: tuple[int, int]
     ) -> torch.Tensor:
         hidden = self.encoder(input_ids=piece_ids, attention_mask=piece_ids != self.pad_id).last_hidden_state
         size = hidden.shape[-1]
@@ -56,13 +57,13 @@ class ScatteredPieces(nn.Module):
         keep = owner >= 0
         if self.pooling == "first":
             keep = keep & (owner != torch.cat([owner.new_full((1,), -1), owner[:-1]]))
-        cells = input_ids.shape[0] * input_ids.shape[1]
+        cells = grid[0] * grid[1]
         target = torch.where(keep, owner, torch.full_like(owner, cells))
         words = hidden.new_zeros(cells + 1, size).scatter_add(0, target.unsqueeze(1).expand(-1, size), hidden)
         if self.pooling == "mean":
             counts = hidden.new_zeros(cells + 1).scatter_add(0, target, hidden.new_ones(target.shape[0]))
             words = words / counts.clamp(min=1).unsqueeze(-1)
-        return words[:cells].reshape(input_ids.shape[0], input_ids.shape[1], size)
+        return words[:cells].reshape(grid[0], grid[1], size)
 
 
 class MaskedRecurrent(nn.Module):
@@ -112,17 +113,6 @@ class MaskedRecurrent(nn.Module):
         return vectors
 
 
-class Emissions(nn.Module):
-    """A head's projection: hidden states to the emission scores its tag chain reads."""
-
-    def __init__(self, head: CRFHead | SoftmaxHead):
-        super().__init__()
-        self.projection = head.projection
-
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        return self.projection(hidden)
-
-
 def as_is(part: nn.Module) -> nn.Module:
     """Parts that trace as they are."""
     return part
@@ -136,8 +126,8 @@ EXPORT_FORMS: dict[type, Callable[[nn.Module], nn.Module]] = {
     PackedRecurrent: MaskedRecurrent,
     FFNN: as_is,
     PassThrough: as_is,
-    CRFHead: Emissions,
-    SoftmaxHead: Emissions,
+    CRFHead: as_is,
+    SoftmaxHead: as_is,
 }
 
 PART_KEYS = {
@@ -167,36 +157,25 @@ EXPORTABLE = (
 
 
 class ExportGraph(nn.Module):
-    """A NERPredictor's network in export form: `inputs` (by name, in order) in, emissions out."""
+    """A copy of a NERPredictor with each part in its export form, reading named tensors: `inputs` (in
+    that order) in, the tagger's own `forward` on them, emissions out."""
 
     def __init__(self, model: NERPredictor):
         super().__init__()
         if not isinstance(model, NERPredictor):
             raise NerError(f"{type(model).__name__} (a bare network of the notebook) has no ONNX export path")
-        self.embedding = export_form(model, "embedding")
+        self.tagger = copy.deepcopy(model).eval()
+        for attribute in ("embedding", "char_encoder", "casing", "transformer", "model", "head"):
+            if getattr(self.tagger, attribute) is not None:
+                setattr(self.tagger, attribute, export_form(self.tagger, attribute))
         self.inputs = ["input_ids", "padding_mask"]
-        self.char_encoder = self.casing = self.transformer = None
         if model.char_encoder is not None:
-            self.char_encoder = export_form(model, "char_encoder")
             self.inputs += ["char_words", "char_index"]
         if model.casing is not None:
-            self.casing = export_form(model, "casing")
             self.inputs.append("casing_ids")
         if model.transformer is not None:
-            self.transformer = export_form(model, "transformer")
             self.inputs += ["piece_ids", "piece_word"]
-        self.encoder = export_form(model, "model")
-        self.head = export_form(model, "head")
 
     def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
         """(batch, length, scheme tags) emissions of the inputs named by `inputs`, in that order."""
-        given = dict(zip(self.inputs, tensors, strict=True))
-        vectors = [self.embedding(given["input_ids"])]
-        if self.char_encoder is not None:
-            vectors.append(self.char_encoder(given["char_words"], given["char_index"]))
-        if self.casing is not None:
-            vectors.append(self.casing(given["casing_ids"]))
-        if self.transformer is not None:
-            words = self.transformer(given["piece_ids"], given["piece_word"], given["input_ids"])
-            vectors.append(words.to(vectors[0].dtype))
-        return self.head(self.encoder(torch.cat(vectors, dim=-1), given["padding_mask"]))
+        return self.tagger(Batch(**dict(zip(self.inputs, tensors, strict=True))))
