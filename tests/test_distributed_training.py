@@ -96,6 +96,9 @@ def rank_steps(rank: int, world_size: int, init_file: str, out_dir: str) -> None
             dist.all_gather(gathered, weights)
             if rank == 0:
                 torch.save(torch.stack(gathered), os.path.join(out_dir, f"step{step}.pt"))
+        # Both processes are done before either tears the group down (gloo can abort a process whose
+        # peer leaves while it is still closing its side).
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 

@@ -9,6 +9,7 @@ import re
 import uuid
 
 import torch
+import torch.distributed
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
@@ -33,6 +34,9 @@ def train_in_group(config: TrainConfig, threads: int | None, train_args: dict) -
         if world.is_main:
             log.print(f"data-parallel training: {world.size} processes")
         train_model(config, **train_args)
+        # Every process is done before any tears the group down (gloo can abort a process whose peer
+        # leaves while it is still closing its side); after a failure the launcher stops them all.
+        torch.distributed.barrier()
     finally:
         leave_process_group()
 
