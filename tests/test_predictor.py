@@ -65,6 +65,19 @@ def test_predictions_come_back_in_input_order_whatever_the_padding_side(tiny_tok
     assert length_sorted_batches([3, 1, 2], 2) == [[1, 2], [0]]
 
 
+def test_batches_hold_at_most_the_token_budget_and_tag_as_one_batch_does(tiny_tokenizer):
+    lengths = [2, 9, 3, 3, 4, 0]
+    batches = length_sorted_batches(lengths, 256, max_tokens=8)
+    assert batches == [[5, 0], [2, 3], [4], [1]]
+    assert all(len(b) * max(lengths[i] for i in b) <= 8 for b in batches if len(b) > 1)
+    torch.manual_seed(0)
+    model = NERPredictor(tiny_tokenizer.vocab_size, 4, 0, 6, 9, model="lstm", bidirectional=True, head="crf")
+    whole = Predictor(model, DataCollator(tiny_tokenizer), LABELS)
+    budgeted = Predictor(model, DataCollator(tiny_tokenizer), LABELS)
+    budgeted.batch_tokens = max(len(s) for s in SENTENCES)
+    assert budgeted.predict(SENTENCES, scores=True).tags == whole.predict(SENTENCES).tags
+
+
 def test_scores_cost_nothing_unless_asked(tiny_tokenizer, monkeypatch):
     model = NERPredictor(tiny_tokenizer.vocab_size, 4, 0, 6, 9, head="crf")
     predictor = Predictor(model, DataCollator(tiny_tokenizer), LABELS)

@@ -67,7 +67,7 @@ class Predictor(TokenPredictor):
         """(example indices, batch, emissions) of each length-sorted batch, in eval mode."""
         self.tagger.eval()
         lengths = [len(example[self.collator.text_colname]) for example in examples]
-        for indices in length_sorted_batches(lengths, self.batch_size):
+        for indices in length_sorted_batches(lengths, self.batch_size, self.batch_tokens):
             batch = self.collator([examples[i] for i in indices])
             yield indices, batch, self.forward(batch)
 

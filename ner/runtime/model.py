@@ -22,10 +22,17 @@ class Tagged:
     chains: list[Chain] | None = None
 
 
+BATCH_TOKENS = 3072
+
+
 class TokenPredictor(abc.ABC):
-    """Tags token lists in length-sorted batches of `batch_size`: each batch's label ids (and, with
-    `scores`, tag chains) from `tag_batch`, whatever runs the network; then labels, made consistent
-    within documents if `document_consistency`."""
+    """Tags token lists in length-sorted batches of at most `batch_size` sentences and `batch_tokens`
+    padded positions (a batch's memory bounded whatever its sentences' length, and long sentences not
+    padding short ones): each batch's label ids (and, with `scores`, tag chains) from `tag_batch`,
+    whatever runs the network; then labels, made consistent within documents if
+    `document_consistency`."""
+
+    batch_tokens = BATCH_TOKENS
 
     def __init__(self, labels: Sequence[str], precision: str, document_consistency: bool, batch_size: int):
         self.labels = list(labels)
@@ -48,7 +55,8 @@ class TokenPredictor(abc.ABC):
         """The tags of each token list (and, with `scores`, its tag chain), in input order."""
         ids: list[list[int]] = [[] for _ in sentences]
         found: list[Chain | None] = [None] * len(sentences)
-        for indices in length_sorted_batches([len(s) for s in sentences], self.batch_size):
+        lengths = [len(s) for s in sentences]
+        for indices in length_sorted_batches(lengths, self.batch_size, self.batch_tokens):
             rows, batch_chains = self.tag_batch([sentences[i] for i in indices], scores)
             for i, row, chain in zip(indices, rows, batch_chains or [None] * len(indices), strict=True):
                 ids[i], found[i] = row, chain
@@ -103,7 +111,21 @@ class Model(Protocol):
         ...
 
 
-def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices in batches of similar length (less padding); callers put results back in order."""
+def length_sorted_batches(
+    lengths: Sequence[int], batch_size: int, max_tokens: int | None = None
+) -> list[list[int]]:
+    """Indices in batches of similar length (less padding), each at most `batch_size` rows and, with
+    `max_tokens`, at most that many padded positions (rows times the longest; a longer sentence is a batch
+    of its own); callers put results back in order."""
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches: list[list[int]] = []
+    for i in order:
+        if (
+            batches
+            and len(batches[-1]) < batch_size
+            and (max_tokens is None or (len(batches[-1]) + 1) * max(lengths[i], 1) <= max_tokens)
+        ):
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
