@@ -28,11 +28,10 @@ from ner.distributed.shards import (
 from ner.inference.opening import open_model
 from ner.inference.run import EXTENSION_FILE, RunFiles, read_config
 from ner.runtime.exported import is_exported
-from ner.runtime.pipeline import Pipeline
+from ner.runtime.pipeline import TEXTS_PER_CHUNK, Pipeline
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError, NerError
 
-BATCH_ROWS = 256
 ENTITY_TYPE = pa.list_(
     pa.struct(
         [
@@ -191,7 +190,7 @@ def tag_corpus(
     dataset = ray.data.read_datasource(ShardSource([str(p) for p in todo]), num_cpus=0).map_batches(
         ShardTagger,
         fn_constructor_args=(ray.put(package), options, threads, output_format, nbest),
-        batch_size=BATCH_ROWS,
+        batch_size=TEXTS_PER_CHUNK,
         batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(size=size),
         num_cpus=cpus_per_worker,

@@ -20,6 +20,9 @@ from ner.utils.spans import tag_spans
 TextInput = str | list[str]
 SPECIAL = {PAD_TOKEN, UNK_TOKEN}
 T = TypeVar("T")
+# Texts tagged together: enough sentences to fill batches, few enough that what they hold while being
+# tagged (docs, tag chains) stays small; every streaming caller tags this many at a time.
+TEXTS_PER_CHUNK = 64
 
 
 class Pipeline:
@@ -42,7 +45,11 @@ class Pipeline:
         return self.process([text], nbest)[0]
 
     def pipe(
-        self, texts: Iterable[TextInput], batch_size: int = 64, nbest: int = 0, n_process: int = 1
+        self,
+        texts: Iterable[TextInput],
+        batch_size: int = TEXTS_PER_CHUNK,
+        nbest: int = 0,
+        n_process: int = 1,
     ) -> Iterator[Doc]:
         """The Doc of each text, in input order, `batch_size` texts at a time; with `n_process` > 1,
         tagged by that many worker processes, each opening this model itself with its share of the cores

@@ -11,7 +11,7 @@ from ner.data_processing.readers import raw_format, stream_documents
 from ner.inference.opening import open_model
 from ner.inference.render import PAGE_END, colours, page_start, render_doc
 from ner.runtime.doc import Doc
-from ner.runtime.pipeline import Pipeline, chunked, worker_pipeline
+from ner.runtime.pipeline import TEXTS_PER_CHUNK, Pipeline, chunked, worker_pipeline
 from ner.runtime.workers import ordered_map
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
@@ -39,7 +39,6 @@ def html_record(record: dict, doc: Doc, palette: dict[str, str]) -> str:
 
 
 WRITERS = {".jsonl": jsonl_record, ".conll": conll_record, ".html": html_record}
-CHUNK = 64
 
 
 def format_chunk(pipeline: Pipeline, job: tuple[list[dict], int, str]) -> str:
@@ -78,7 +77,7 @@ def predict_raw_file(
 
     def jobs() -> Iterator[tuple[list[dict], int, str]]:
         nonlocal count
-        for chunk in chunked(records, CHUNK):
+        for chunk in chunked(records, TEXTS_PER_CHUNK):
             count += len(chunk)
             yield chunk, nbest, suffix
 
