@@ -21,7 +21,6 @@ from ner.data_processing.dataset import as_examples
 from ner.inference.predictor import Predictor, index_spans
 from ner.models.tagger import Tagger, as_tagger
 from ner.nn.module import Module
-from ner.runtime.model import length_sorted_batches
 from ner.trainers.distributed import current_world
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
@@ -167,18 +166,14 @@ class Trainer:
         weights[present] = compute_class_weight("balanced", classes=present, y=ids)
         return torch.from_numpy(weights)
 
-    def _loader(
-        self, examples: list[dict], batch_size: int, shuffle: bool, epoch: int, num_workers: int
-    ) -> DataLoader:
-        """Batches of `examples`; the shuffle order depends only on the seed and the epoch."""
-        if shuffle:
-            generator = torch.Generator().manual_seed(self.seed + epoch)
-            order = self._share_of(examples, epoch) if self.world.size > 1 else None
-            batches = bucketed_batches(
-                examples, self.text_colname, batch_size, generator, self.bucket_by_length, order
-            )
-        else:
-            batches = length_sorted_batches([len(e[self.text_colname]) for e in examples], batch_size)
+    def _loader(self, examples: list[dict], batch_size: int, epoch: int, num_workers: int) -> DataLoader:
+        """An epoch's shuffled batches of `examples` (this process's share of them when data-parallel);
+        the order depends only on the seed and the epoch."""
+        generator = torch.Generator().manual_seed(self.seed + epoch)
+        order = self._share_of(examples, epoch) if self.world.size > 1 else None
+        batches = bucketed_batches(
+            examples, self.text_colname, batch_size, generator, self.bucket_by_length, order
+        )
         return DataLoader(
             examples, batch_sampler=batches, collate_fn=self.data_collator, num_workers=num_workers
         )
@@ -339,7 +334,7 @@ class Trainer:
                 log.print(f"time budget: {max_minutes} minutes fit {planned} epochs")
                 break
             self._schedule = (epoch * steps_per_epoch, planned * steps_per_epoch)
-            train_loader = self._loader(self.train_data, batch_size, True, epoch, num_workers)
+            train_loader = self._loader(self.train_data, batch_size, epoch, num_workers)
             epoch_started = time.monotonic()
             train_metrics = self._train_epoch(train_loader)
             epoch_seconds = time.monotonic() - epoch_started
