@@ -130,6 +130,7 @@ EXPORT_FORMS: dict[type, Callable[[nn.Module], nn.Module]] = {
     SoftmaxHead: as_is,
 }
 
+# A tagger's parts after its word embedding, by attribute, with the `model` setting that picks each.
 PART_KEYS = {
     "char_encoder": "chars",
     "casing": "casing",
@@ -140,7 +141,7 @@ PART_KEYS = {
 
 
 def export_form(model: NERPredictor, attribute: str) -> nn.Module:
-    """The export form of one of a tagger's parts, or a NotExportable error naming it."""
+    """The export form of one of a tagger's parts; a NerError naming its setting if it has none."""
     part = getattr(model, attribute)
     for cls in type(part).__mro__:
         if cls in EXPORT_FORMS:
@@ -165,7 +166,7 @@ class ExportGraph(nn.Module):
         if not isinstance(model, NERPredictor):
             raise NerError(f"{type(model).__name__} (a bare network of the notebook) has no ONNX export path")
         self.tagger = copy.deepcopy(model).eval()
-        for attribute in ("embedding", "char_encoder", "casing", "transformer", "model", "head"):
+        for attribute in ("embedding", *PART_KEYS):
             if getattr(self.tagger, attribute) is not None:
                 setattr(self.tagger, attribute, export_form(self.tagger, attribute))
         self.inputs = ["input_ids", "padding_mask"]
