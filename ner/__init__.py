@@ -15,7 +15,8 @@ if typing.TYPE_CHECKING:
 def load(source: str | Path, **options: object) -> Pipeline:
     """A trained model ready to tag raw text: `ner.load(RUN_DIR)("Angela Merkel flew to Paris.")`. A
     folder written by `ner export` runs on ONNX Runtime without torch; a run folder (or an installed
-    model's name) on torch. `options`: `document_consistency`, `batch_size` and, for runs, `epoch` and
+    model's name) on torch. `options`: `document_consistency`, `batch_size`, `min_score` (drop entities
+    scored below it: a number, or a mapping of types to numbers) and, for runs, `epoch` and
     `precision`."""
     from ner.inference.opening import open_model
     from ner.runtime.pipeline import Pipeline

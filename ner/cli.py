@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ner.data_processing.augmentation import CASINGS
 from ner.utils.config import PRECISIONS
 from ner.utils.errors import ConfigError, NerError, require_training
 
@@ -33,6 +34,7 @@ TRAINING_COMMANDS = {
     "package",
     "report",
     "export",
+    "calibrate",
 }
 
 
@@ -126,14 +128,22 @@ def cmd_train(args: argparse.Namespace) -> None:
         train_model(config, **train_args)
 
 
-def cmd_predict(args: argparse.Namespace) -> None:
-    from ner.data_processing.readers import raw_format
+def open_options(args: argparse.Namespace) -> dict:
+    """How `predict` and `evaluate` open the model: epoch, document consistency, precision, thresholds."""
+    from ner.utils.thresholds import parse_min_score
 
-    options = {
+    return {
         "epoch": args.epoch,
         "document_consistency": args.document_consistency,
         "precision": args.precision,
+        "min_score": None if args.min_score is None else parse_min_score(args.min_score),
     }
+
+
+def cmd_predict(args: argparse.Namespace) -> None:
+    from ner.data_processing.readers import raw_format
+
+    options = open_options(args)
     if args.ray is not None:
         tag_on_ray(args, options)
         return
@@ -201,13 +211,27 @@ def workers_for(value: str, input_path: Path | None) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from ner.utils.io import atomic_write_json
-    from ner.workflows.prediction import evaluate_file
+    from ner.workflows.evaluation import Scoring, evaluate_file
 
+    target = args.target_precision
+    if target is not None and not 0.0 < target <= 1.0:
+        raise NerError(f"--target-precision: a precision in (0, 1], got {target}")
+    if target is not None and not args.suggest_thresholds:
+        raise NerError(
+            "--target-precision: the precision suggested thresholds reach; add --suggest-thresholds"
+        )
+    scoring = Scoring(args.plot, args.suggest_thresholds, target)
     result = evaluate_file(
-        args.experiment, args.input, args.format, args.epoch, args.document_consistency, args.precision
+        args.experiment, args.input, args.format, args.casing, scoring, **open_options(args)
     )
     if args.json:
         atomic_write_json(args.json, result)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> None:
+    from ner.workflows.calibration import calibrate_model
+
+    calibrate_model(args.model, args.dataset, args.split)
 
 
 def cmd_submit(args: argparse.Namespace) -> None:
@@ -228,12 +252,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     from ner.serve.app import Limits, create_app
     from ner.utils.console import log
+    from ner.utils.thresholds import parse_min_score
 
     limits = Limits(max_chars=args.max_chars, max_texts=args.max_texts)
     where = f"http://{args.host}:{args.port}"
     workers = workers_for(args.workers, None)
+    min_score = None if args.min_score is None else parse_min_score(args.min_score)
     if workers == 1:
-        app = create_app(args.experiment, limits, precision=args.precision)
+        app = create_app(args.experiment, limits, precision=args.precision, min_score=min_score)
         log.print(f"serving {args.experiment} on {where} (page at /, API docs at /docs)")
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=30)
         return
@@ -244,8 +270,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from ner.serve.app import worker_settings
     from ner.serve.workers import serve_in_workers
 
-    model = open_model(args.experiment, precision=args.precision)
-    options = {"precision": model.predictor.precision}
+    model = open_model(args.experiment, precision=args.precision, min_score=min_score)
+    options = {"precision": model.predictor.precision, "min_score": model.predictor.min_score}
     os.environ.update(worker_settings(args.experiment, limits, options, threads_per_worker(workers)))
     del model
     log.print(
@@ -324,6 +350,16 @@ def add_precision(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_min_score(parser: argparse.ArgumentParser, default: str) -> None:
+    """The --min-score option of the commands that tag."""
+    parser.add_argument(
+        "--min-score",
+        metavar="P | TYPE=P,...",
+        help="drop entities scored below P (in [0, 1)), for every type or per named type, e.g. "
+        f"PER=0.6,ORG=0.4 (types not named are kept); their tokens become O (default: {default})",
+    )
+
+
 def add_workers(parser: argparse.ArgumentParser, text: str) -> None:
     """The --workers option of the commands that can tag in several processes."""
     parser.add_argument("--workers", default="auto", metavar="N", help=text)
@@ -371,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--case-backoff",
         action="store_true",
-        help="look unknown all-capitals words up title-cased, then lowercased",
+        help="look a word's form the vocabulary lacks up by its most frequent casing there",
     )
     p.set_defaults(func=cmd_train_tokenizer)
 
@@ -432,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
             "predict.document_consistency)",
         )
         add_precision(p)
+        add_min_score(p, "the run's predict.min_score")
         if name == "predict":
             p.add_argument(
                 "--output",
@@ -463,6 +500,20 @@ def build_parser() -> argparse.ArgumentParser:
             )
         else:
             p.add_argument("--json", help="also write the metrics to this JSON file")
+            p.add_argument(
+                "--casing",
+                choices=CASINGS,
+                default="as-is",
+                help="score the text as written, lower-cased or upper-cased (tags unchanged)",
+            )
+            p.add_argument("--plot", metavar="PNG", help="draw the entity scores' reliability diagram here")
+            p.add_argument(
+                "--suggest-thresholds",
+                action="store_true",
+                help="propose per-type --min-score thresholds from this (validation) file: those that "
+                "maximise F1, or with --target-precision the lowest that reach it",
+            )
+            p.add_argument("--target-precision", type=float, metavar="P")
         p.set_defaults(func=func)
 
     p = sub.add_parser("submit", help="predict a dataset's test split and zip the notebook's test_preds.csv")
@@ -502,7 +553,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-texts", type=int, default=64, help="most texts a request may send")
     add_workers(p, "worker processes, each opening the run with its share of the cores (auto: 1)")
     add_precision(p)
+    add_min_score(p, "the run's predict.min_score; a request's min_score replaces it")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "calibrate",
+        help="fit the calibration of a model's entity scores on a dataset's labelled split (training "
+        "does this itself; for runs and exports made before it did)",
+    )
+    p.add_argument("model", help="a run folder, an exported folder or an installed model's name")
+    p.add_argument("--dataset", required=True, help="a saved dataset (ner create-dataset)")
+    p.add_argument("--split", default="val", help="the split to fit on (never the test split)")
+    p.set_defaults(func=cmd_calibrate)
     p = sub.add_parser("package", help="build an installable wheel and sdist of a run, loaded by its name")
     p.add_argument("run", help="a run folder written by `ner train`")
     p.add_argument("--name", required=True, help="the package's (and model's) name, e.g. news-ner")

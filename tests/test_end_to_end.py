@@ -364,3 +364,69 @@ def test_document_consistency_gives_each_phrase_one_type_per_document(trained, t
         if p != h
     ]
     assert all(h != "O" for _, h in changed)
+
+
+def test_training_validates_in_three_casings_and_calibrates_its_scores(trained):
+    run_dir = trained / "rnn"
+    val = [json.loads(line)["metrics"] for line in (run_dir / "val_metrics.jsonl").read_text().splitlines()]
+    assert all({"entity_f1_lower", "entity_f1_upper", "entity_f1_casings"} <= set(m) for m in val)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["augment"] == {"lower": 0.0, "upper": 0.0}
+    assert config["train_and_eval"]["val_casings"] == ["as-is", "lower", "upper"]
+    calibration = json.loads((run_dir / "calibration.json").read_text())
+    assert calibration["temperature"] > 0 and calibration["after"]["ece"] <= calibration["before"]["ece"]
+    assert open_run(run_dir).predictor.temperature == calibration["temperature"]
+
+
+def test_evaluate_scores_any_casing_and_how_far_the_scores_can_be_trusted(trained, corpus):
+    report_path, plot = trained / "lower.json", trained / "reliability.png"
+    result = ner(
+        "evaluate",
+        "--experiment",
+        str(trained / "rnn"),
+        "--input",
+        str(corpus / "val_slice.conll"),
+        "--casing",
+        "lower",
+        "--plot",
+        str(plot),
+        "--suggest-thresholds",
+        "--json",
+        str(report_path),
+    )
+    assert "metrics (lower)" in result.stdout and "ECE" in result.stdout and "--min-score" in result.stdout
+    report = json.loads(report_path.read_text())
+    assert report["casing"] == "lower" and 0.0 <= report["calibration"]["ece"] <= 1.0
+    assert set(report["thresholds"]) >= {"PER", "LOC"} and set(report["suggested_thresholds"]) >= {"PER"}
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    as_written = ner(
+        "evaluate", "--experiment", str(trained / "rnn"), "--input", str(corpus / "val_slice.conll")
+    )
+    assert as_written.stdout != result.stdout
+    refused = ner(
+        "evaluate",
+        "--experiment",
+        str(trained / "rnn"),
+        "--input",
+        str(corpus / "val_slice.conll"),
+        "--target-precision",
+        "0.9",
+        expect=2,
+    )
+    assert "--suggest-thresholds" in refused.stderr and refused.stderr.count("\n") == 1
+
+
+def test_calibrate_fits_a_runs_scores_again(trained, tmp_path):
+    import shutil
+
+    copy = tmp_path / "old-run"
+    shutil.copytree(trained / "rnn", copy)
+    fitted = json.loads((copy / "calibration.json").read_text())
+    (copy / "calibration.json").unlink()
+    assert open_run(copy).predictor.temperature == 1.0
+    result = ner("calibrate", str(copy), "--dataset", str(trained / "dataset"))
+    assert "temperature" in result.stdout
+    again = json.loads((copy / "calibration.json").read_text())
+    assert again["temperature"] == pytest.approx(fitted["temperature"], rel=1e-3)
+    refused = ner("calibrate", str(copy), "--dataset", str(trained / "dataset"), "--split", "nope", expect=2)
+    assert "no labelled nope split" in refused.stderr

@@ -240,3 +240,146 @@ def test_a_runtime_only_environment_tags_and_serves_an_export_without_torch(expo
         'ner train needs torch and datasets, not installed here; install the training extra: pip install -e ".[train]"'
         in train.stderr
     )
+
+
+def post(url: str, body: dict) -> dict:
+    """The JSON answer of POST /v1/entities."""
+    request = urllib.request.Request(
+        f"{url}/v1/entities", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    return json.loads(urllib.request.urlopen(request, timeout=30).read())
+
+
+def spans(entities: list) -> list[tuple]:
+    """(text, label, start, end) of entities, as objects or dicts."""
+    return [
+        (e["text"], e["label"], e["start"], e["end"])
+        if isinstance(e, dict)
+        else (e.text, e.label, e.start, e.end)
+        for e in entities
+    ]
+
+
+def test_a_run_is_calibrated_and_its_export_scores_as_it_does(exported):
+    calibration = json.loads((exported / "run" / "calibration.json").read_text())
+    assert calibration["method"] == "temperature" and calibration["temperature"] > 0
+    assert calibration["fitted_on"] == "dataset/val" and calibration["after"]["entities"] > 0
+    assert (exported / "onnx" / "calibration.json").read_text() == (
+        exported / "run" / "calibration.json"
+    ).read_text()
+    run, export = ner.load(exported / "run", precision="float32"), ner.load(exported / "onnx")
+    assert run.model.predictor.temperature == export.model.predictor.temperature == calibration["temperature"]
+    scores = [e.score for e in run(TEXT).entities]
+    assert scores == pytest.approx([e.score for e in export(TEXT).entities], abs=1e-4)
+    run.model.predictor.temperature = 1.0
+    assert run(TEXT).tags == export(TEXT).tags and [e.score for e in run(TEXT).entities] != scores
+
+
+def test_min_score_gives_the_same_entities_through_cli_python_service_and_export(exported, tmp_path):
+    everything = ner.load(exported / "run", precision="float32")(TEXT)
+    scores = sorted(e.score for e in everything.entities)
+    assert len(scores) >= 3
+    threshold = round((scores[0] + scores[-1]) / 2, 3)
+    kept = [e for e in everything.entities if e.score >= threshold]
+    assert 0 < len(kept) < len(everything.entities)
+    expected = spans(kept)
+    label = kept[0].label
+    per_type = f"{label}=0.999"
+    expected_per_type = spans([e for e in everything.entities if e.label != label or e.score >= 0.999])
+    for model in ("run", "onnx"):
+        precision = {"precision": "float32"} if model == "run" else {}
+        assert spans(ner.load(exported / model, min_score=threshold, **precision)(TEXT).entities) == expected
+        tagger = ner.load(exported / model, **precision)
+        assert spans(tagger(TEXT, min_score=threshold).entities) == expected
+        assert spans(next(tagger.pipe([TEXT], min_score={label: 0.999})).entities) == expected_per_type
+        doc = tagger(TEXT, min_score=threshold)
+        dropped = {(e.start, e.end) for e in everything.entities if e.score < threshold}
+        assert all(
+            tag == "O"
+            for sentence, tags in zip(doc.sentences, doc.tags, strict=True)
+            for token, tag in zip(sentence, tags, strict=True)
+            if any(start <= token.start < end for start, end in dropped)
+        )
+    source = tmp_path / "news.txt"
+    source.write_text(TEXT + "\n")
+    for model in ("run", "onnx"):
+        precision = ["--precision", "float32"] if model == "run" else []
+        for value, want in ((str(threshold), expected), (per_type, expected_per_type)):
+            output = tmp_path / f"{model}.jsonl"
+            ner_cli(
+                "predict",
+                "--experiment",
+                exported / model,
+                "--input",
+                source,
+                "--output",
+                output,
+                "--min-score",
+                value,
+                *precision,
+            )
+            assert spans(json.loads(output.read_text())["entities"]) == want
+    tokens = tmp_path / "tokens.conll"
+    tokens.write_text("".join(f"{t}\tO\n" for t in TEXT.split("\n")[0].split()) + "\n")
+    for model in ("run", "onnx"):
+        ner_cli(
+            "predict", "--experiment", exported / model, "--input", tokens, "--output", tmp_path / "all.conll"
+        )
+        ner_cli(
+            "predict",
+            "--experiment",
+            exported / model,
+            "--input",
+            tokens,
+            "--output",
+            tmp_path / "kept.conll",
+            "--min-score",
+            "0.999",
+        )
+        all_tags = [line.split("\t")[1] for line in (tmp_path / "all.conll").read_text().split("\n") if line]
+        kept_tags = [
+            line.split("\t")[1] for line in (tmp_path / "kept.conll").read_text().split("\n") if line
+        ]
+        assert len(all_tags) == len(kept_tags) and all(
+            k in ("O", a) for a, k in zip(all_tags, kept_tags, strict=True)
+        )
+        assert kept_tags.count("O") > all_tags.count("O")
+    with service(exported / "run", "--min-score", str(threshold), "--precision", "float32") as url:
+        assert spans(post(url, {"text": TEXT})["entities"]) == expected
+        assert spans(post(url, {"text": TEXT, "min_score": 0})["entities"]) == spans(everything.entities)
+        assert spans(
+            post(url, {"texts": [TEXT], "min_score": {label: 0.999}})["documents"][0]["entities"]
+        ) == (expected_per_type)
+        for bad, message in (({"FOO": 0.5}, "FOO"), (1.5, "[0, 1)"), ("high", "number")):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                post(url, {"text": TEXT, "min_score": bad})
+            assert refused.value.code == 422 and message in json.loads(refused.value.read())["error"]
+        assert spans(post(url, {"text": TEXT})["entities"]) == expected
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("1.2", "in [0, 1)"),
+        ("FOO=0.5", "unknown entity type 'FOO'"),
+        ("PER=", "TYPE=NUMBER"),
+        ("x", "TYPE=NUMBER"),
+    ],
+)
+def test_a_bad_min_score_is_refused_in_one_line(exported, tmp_path, value, message):
+    source = tmp_path / "news.txt"
+    source.write_text(TEXT + "\n")
+    result = ner_cli(
+        "predict",
+        "--experiment",
+        exported / "onnx",
+        "--input",
+        source,
+        "--output",
+        tmp_path / "o.jsonl",
+        "--min-score",
+        value,
+        expect=2,
+    )
+    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "o.jsonl").exists()

@@ -105,14 +105,21 @@ def test_padding_and_truncation_invariants(tokens, max_length, padding_side, tru
         assert (mask[-1] == 1) if padding_side == "right" else (mask[0] == 1)
 
 
-def test_case_backoff_finds_a_known_form_of_an_unknown_all_capitals_word():
+def test_case_backoff_looks_an_unknown_form_up_by_the_words_most_frequent_casing():
+    # A trained vocabulary lists words by frequency: "win" is more frequent than "Win".
     vocab = {PAD_TOKEN: 0, UNK_TOKEN: 1, "Japan": 2, "win": 3, "McDonald": 4, "Win": 5, "u.s.": 6}
     plain = Tokenizer().from_dict(vocab)
     backoff = Tokenizer(case_backoff=True).from_dict(vocab)
-    tokens = ["JAPAN", "WIN", "U.S.", "MCDONALD", "japan", "Win", "Kyoto"]
-    assert plain.encode(tokens) == [1, 1, 1, 1, 1, 5, 1]
-    assert backoff.encode(tokens) == [2, 5, 6, 1, 1, 5, 1]
+    tokens = ["JAPAN", "WIN", "U.S.", "MCDONALD", "japan", "Win", "Kyoto", "mcdonald", "wIN"]
+    assert plain.encode(tokens) == [1, 1, 1, 1, 1, 5, 1, 1, 1]
+    assert backoff.encode(tokens) == [2, 3, 6, 4, 2, 5, 1, 4, 3]
     assert repr(backoff).endswith("lowercase=False, case_backoff=True)")
+
+
+def test_case_backoff_comes_before_the_vocabulary_extension():
+    tokenizer = Tokenizer(case_backoff=True).from_dict({PAD_TOKEN: 0, UNK_TOKEN: 1, "Paris": 2})
+    tokenizer.extend(["paris", "lyon"])
+    assert tokenizer.encode(["paris", "PARIS", "Lyon", "LYON", "nice"]) == [2, 2, 3, 3, 1]
 
 
 def test_case_backoff_is_saved_with_the_tokenizer(tmp_path):

@@ -178,3 +178,39 @@ def test_bfloat16_prediction_agrees_with_float32(data):
     full = Predictor(trainer.model, collator, labels).tag(TRAIN["text"][:3])
     assert Predictor(trainer.model, collator, labels, "bfloat16").tag(TRAIN["text"][:3]) == full
     assert full == TRAIN["NER"][:3]
+
+
+def test_validation_scores_each_casing_and_the_best_epoch_can_be_chosen_on_their_mean(data, tmp_path):
+    dataset, tokenizer, collator = data
+    torch.manual_seed(0)
+    model = NERPredictor(tokenizer.vocab_size, 8, tokenizer.pad_id, 8, 9, model="lstm")
+    tracker = ExperimentTracker(tmp_path / "run")
+    trainer = Trainer(
+        model,
+        AdamW(model.parameters(), lr=0.05),
+        collator,
+        dataset,
+        dataset,
+        tracker=tracker,
+        progress=False,
+        val_casings=["as-is", "lower", "upper"],
+        best_metric="entity_f1_casings",
+    )
+    history = trainer.train_and_eval(batch_size=4, num_epochs=4)
+    val = [h["val"] for h in history]
+    for metrics in val:
+        assert {
+            "entity_f1_lower",
+            "entity_f1_upper",
+            "entity_f1_micro_lower",
+            "entity_f1_micro_upper",
+        } <= set(metrics)
+        mean = (metrics["entity_f1"] + metrics["entity_f1_lower"] + metrics["entity_f1_upper"]) / 3
+        assert metrics["entity_f1_casings"] == pytest.approx(mean)
+    # The vocabulary has no lower- or upper-cased forms and no case backoff: recased words are unknown.
+    assert val[-1]["entity_f1"] == 1.0 and val[-1]["entity_f1_lower"] < 1.0
+    best = tracker.best()
+    assert best["metric"] == "val_entity_f1_casings"
+    assert best["value"] == max(m["entity_f1_casings"] for m in val)
+    with pytest.raises(ValueError, match="as-is"):
+        Trainer(model, AdamW(model.parameters()), collator, dataset, dataset, val_casings=["lower"])

@@ -4,6 +4,7 @@ turns them into a typed batch of tensors."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,8 @@ class ArrayCollator:
         label_colname: str = "NER",
         label2id: dict[str, int] | None = None,
         char_max_length: int | None = None,
+        char_lower: bool = False,
+        truecase: bool = False,
         casing: bool = False,
         word_pieces: str | None = None,
         word_pieces_file: str | Path | None = None,
@@ -49,6 +52,8 @@ class ArrayCollator:
         label2id[pad_tag] = LABEL_IGNORE_IDX
         self.label2id = label2id
         self.char_max_length = char_max_length
+        self.char_lower = char_lower
+        self.truecase = truecase
         self.casing = casing
         self.word_pieces = WordPieces(word_pieces, tokenizer_file=word_pieces_file) if word_pieces else None
 
@@ -58,11 +63,11 @@ class ArrayCollator:
         id2label = {i: label for label, i in self.label2id.items() if i != LABEL_IGNORE_IDX}
         return [id2label[i] for i in range(len(id2label))]
 
-    def _get_max_length(self, data_instances: list[dict]) -> int:
+    def _get_max_length(self, sentences: list[list[str]]) -> int:
         """Length every sequence of the batch is padded or truncated to."""
         if self.padding == "max_length":
             return self.max_length
-        longest = max(len(instance[self.text_colname]) for instance in data_instances)
+        longest = max(len(sentence) for sentence in sentences)
         return longest if self.max_length is None else min(longest, self.max_length)
 
     def encode_labels(self, tags: list[str]) -> list[int]:
@@ -79,30 +84,38 @@ class ArrayCollator:
         padding = [pad] * (length - len(values))
         return values + padding if self.padding_side == "right" else padding + values
 
-    def _byte_rows(self, data_instances: list[dict], length: int) -> list[list[bytes]]:
-        """Each position's first UTF-8 bytes of its token (b"" at padding)."""
+    def words(self, tokens: Sequence[str]) -> list[str]:
+        """A sentence's tokens as the model reads them: truecased by the vocabulary if `truecase` and
+        the sentence is written in one case."""
+        if self.truecase and one_case(tokens):
+            return [self.tokenizer.truecase(token) for token in tokens]
+        return list(tokens)
+
+    def _byte_rows(self, sentences: list[list[str]], length: int) -> list[list[bytes]]:
+        """Each position's first UTF-8 bytes of its token, lower-cased with `char_lower` (b"" at padding)."""
         limit = self.char_max_length
+        fold = str.lower if self.char_lower else str
         return [
-            self._fit([token.encode("utf-8")[:limit] for token in instance[self.text_colname]], length, b"")
-            for instance in data_instances
+            self._fit([fold(token).encode("utf-8")[:limit] for token in sentence], length, b"")
+            for sentence in sentences
         ]
 
-    def _char_words(self, data_instances: list[dict], length: int) -> dict[str, np.ndarray]:
+    def _char_words(self, sentences: list[list[str]], length: int) -> dict[str, np.ndarray]:
         """`char_words` (words, chars): the ids of each distinct word's first UTF-8 bytes (byte b is b + 1,
         0 after the word; row 0 the empty word of padding), and `char_index` (batch, length): each
         position's row, so character encoders read each word of a batch once."""
-        rows = self._byte_rows(data_instances, length)
+        rows = self._byte_rows(sentences, length)
         index = {b"": 0}
         positions = np.array(
             [[index.setdefault(word, len(index)) for word in row] for row in rows], dtype=np.int64
         )
         return {"char_words": byte_ids(list(index)), "char_index": positions.reshape(len(rows), length)}
 
-    def _word_slots(self, data_instances: list[dict], length: int) -> list[list[int]]:
+    def _word_slots(self, sentences: list[list[str]], length: int) -> list[list[int]]:
         """Flat (batch, length) grid position of each word of each example, -1 if truncated away."""
         slots = []
-        for row, instance in enumerate(data_instances):
-            words = len(instance[self.text_colname])
+        for row, sentence in enumerate(sentences):
+            words = len(sentence)
             position = [-1] * words
             for slot, word in enumerate(self._fit(list(range(words)), length, -1)):
                 if word >= 0:
@@ -113,15 +126,16 @@ class ArrayCollator:
     def arrays(self, data_instances: list[dict]) -> dict[str, np.ndarray]:
         """int64 arrays `input_ids`, `padding_mask` and, for labelled examples, `labels` (-100 at
         padding); `char_words`/`char_index`, `casing_ids` and `piece_ids`/`piece_word` for models that read them."""
-        length = self._get_max_length(data_instances)
+        sentences = [self.words(instance[self.text_colname]) for instance in data_instances]
+        length = self._get_max_length(sentences)
         batch_size = len(data_instances)
         input_ids = np.empty((batch_size, length), dtype=np.int64)
         padding_mask = np.empty((batch_size, length), dtype=np.int64)
         labelled = self.label_colname in data_instances[0]
         labels = np.empty((batch_size, length), dtype=np.int64) if labelled else None
-        for row, instance in enumerate(data_instances):
+        for row, (instance, sentence) in enumerate(zip(data_instances, sentences, strict=True)):
             input_ids[row], padding_mask[row] = self.tokenizer.padded(
-                instance[self.text_colname],
+                sentence,
                 max_length=length,
                 padding_side=self.padding_side,
                 truncation_side=self.truncation_side,
@@ -133,14 +147,24 @@ class ArrayCollator:
         if labels is not None:
             arrays["labels"] = labels
         if self.char_max_length:
-            arrays |= self._char_words(data_instances, length)
+            arrays |= self._char_words(sentences, length)
         if self.casing:
-            rows = [[casing_class(t) for t in instance[self.text_colname]] for instance in data_instances]
+            rows = [[casing_class(t) for t in sentence] for sentence in sentences]
             arrays["casing_ids"] = np.array([self._fit(row, length, PAD) for row in rows], dtype=np.int64)
         if self.word_pieces is not None:
-            sentences = [list(instance[self.text_colname]) for instance in data_instances]
-            arrays |= self.word_pieces.segments(sentences, self._word_slots(data_instances, length))
+            arrays |= self.word_pieces.segments(sentences, self._word_slots(sentences, length))
         return arrays
+
+
+def one_case(tokens: Sequence[str]) -> bool:
+    """Whether a sentence's letters are all lower-case or all upper-case (and it has some)."""
+    lower = upper = False
+    for token in tokens:
+        lower = lower or any(c.islower() for c in token)
+        upper = upper or any(c.isupper() for c in token)
+        if lower and upper:
+            return False
+    return lower or upper
 
 
 def byte_ids(words: list[bytes]) -> np.ndarray:

@@ -30,6 +30,7 @@ class Vocabulary:
         self.token2id: dict[str, int] = {}
         self.id2token: dict[int, str] = {}
         self.extension: dict[str, int] = {}
+        self.casefold: dict[str, int] = {}
         self._reset()
 
     def __repr__(self) -> str:
@@ -72,6 +73,9 @@ class Vocabulary:
                 raise ValueError(f"vocabulary lacks the special token {special!r}")
         self.token2id = dict(token2id)
         self.id2token = {idx: token for token, idx in self.token2id.items()}
+        self.casefold = {}
+        for idx in sorted(self.id2token):
+            self.casefold.setdefault(self.id2token[idx].lower(), idx)
         self.extension = {}
         return self
 
@@ -106,16 +110,22 @@ class Vocabulary:
         return [self.lookup(token) for token in tokens]
 
     def lookup(self, token: str) -> int:
-        """Id of one token; with `case_backoff`, an all-capitals form not in the vocabulary falls back
-        to its title-case, then lowercase form (a headline's "JAPAN" is then "Japan"). Other unknown
-        forms stay unknown: a capitalised word never seen is more often a name than a common word."""
+        """Id of one token; with `case_backoff`, a form not in the vocabulary falls back to the
+        vocabulary's most frequent casing of the word (a headline's "JAPAN" and a chat's "japan" are
+        then "Japan", an upper-cased sentence's "THE" is "the"); then to the vocabulary extension."""
         token = self.normalize(token)
         found = self.token2id.get(token)
-        if found is None and self.case_backoff and token.isupper():
-            found = self.token2id.get(token.title(), self.token2id.get(token.lower()))
+        if found is None and self.case_backoff:
+            found = self.casefold.get(token.lower())
         if found is None and self.extension:
             found = self.extension.get(token.lower())
         return self.unk_id if found is None else found
+
+    def truecase(self, token: str) -> str:
+        """The vocabulary's most frequent casing of a word ("paris" and "PARIS" are "Paris" if the
+        training text wrote it so), or the word as it is if the vocabulary lacks it."""
+        found = self.casefold.get(token.lower())
+        return token if found is None else self.id2token[found]
 
     def extend(self, words: Sequence[str]) -> list[int]:
         """Give each word whose lowercase form no vocabulary entry has (in any case) an id after the

@@ -27,6 +27,7 @@ from ner.distributed.shards import (
 )
 from ner.inference.opening import open_model
 from ner.inference.run import EXTENSION_FILE, RunFiles, read_config
+from ner.nn.tags.calibration import CALIBRATION_FILE
 from ner.runtime.exported import is_exported
 from ner.runtime.pipeline import TEXTS_PER_CHUNK, Pipeline
 from ner.utils.console import log
@@ -49,7 +50,8 @@ NBEST_TYPE = pa.list_(pa.list_(pa.struct([("tags", pa.list_(pa.string())), ("pro
 
 def pack_model(source: str | Path, epoch: int | None) -> dict[str, bytes]:
     """A model's files as bytes, so that actors on any node open the same model without a shared disk:
-    every file of an exported folder, or a run's config, vocabulary, weights (of `epoch`) and extension."""
+    every file of an exported folder, or a run's config, vocabulary, weights (of `epoch`), extension and
+    calibration."""
     if is_exported(source):
         if epoch is not None:
             raise NerError(
@@ -63,9 +65,10 @@ def pack_model(source: str | Path, epoch: int | None) -> dict[str, bytes]:
         "tokenizer.json": files.tokenizer.read_bytes(),
         f"weights{files.weights.suffix}": files.weights.read_bytes(),
     }
-    extension = files.folder / EXTENSION_FILE if files.folder is not None else None
-    if extension is not None and extension.is_file():
-        package[EXTENSION_FILE] = extension.read_bytes()
+    for name in (EXTENSION_FILE, CALIBRATION_FILE):
+        path = files.folder / name if files.folder is not None else None
+        if path is not None and path.is_file():
+            package[name] = path.read_bytes()
     return package
 
 

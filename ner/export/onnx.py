@@ -25,6 +25,7 @@ from ner.data_processing.word_pieces import TOKENIZER_FILE, transformer_dir
 from ner.export.graph import ExportGraph
 from ner.inference.run import Run, open_run, probe_sentences
 from ner.nn.heads.crf import CRFHead
+from ner.nn.tags.calibration import CALIBRATION_FILE
 from ner.nn.tags.schemes import BIO
 from ner.runtime.exported import (
     CARD_FILE,
@@ -267,6 +268,8 @@ def export_run(
             )
         chain = chain_of(run)
         (work / TAGS_FILE).write_text(json.dumps(chain), encoding="utf-8")
+        if (run.folder / CALIBRATION_FILE).is_file():
+            shutil.copyfile(run.folder / CALIBRATION_FILE, work / CALIBRATION_FILE)
         card = {
             "run": run.name,
             "format": "onnx",

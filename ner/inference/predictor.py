@@ -17,12 +17,14 @@ from ner.nn.tags.chain import Chain, chains
 from ner.runtime.model import TokenPredictor, length_sorted_batches
 from ner.utils.console import log
 from ner.utils.spans import get_named_entity_spans
+from ner.utils.thresholds import MinScore
 
 
 class Predictor(TokenPredictor):
     """Tags token lists with a tagger: length-sorted batches collated by `collator`, the network run in
     `precision` (bfloat16 or float32, decided by the caller), the tagger's own decoding, then tag scheme
-    back to the data's labels and, with `document_consistency`, one type per phrase within a document."""
+    back to the data's labels and, with `document_consistency`, one type per phrase within a document;
+    span scores calibrated by `temperature`, entities below `min_score` dropped."""
 
     def __init__(
         self,
@@ -32,8 +34,12 @@ class Predictor(TokenPredictor):
         precision: str = "float32",
         document_consistency: bool = False,
         batch_size: int = 256,
+        temperature: float = 1.0,
+        min_score: MinScore | None = None,
     ):
-        super().__init__(labels, precision, document_consistency, batch_size)
+        super().__init__(
+            labels, precision, document_consistency, batch_size, tagger.tag_scheme, temperature, min_score
+        )
         self.tagger = tagger
         self.collator = collator
 
@@ -86,7 +92,7 @@ class Predictor(TokenPredictor):
         potentials, transitions, start, end = (x.detach().cpu() for x in self.tagger.potentials(emissions))
         order = left_align(mask).cpu()
         potentials = potentials.gather(1, order.unsqueeze(-1).expand_as(potentials))
-        return chains(potentials, transitions, start, end, mask.sum(dim=1).tolist())
+        return chains(potentials, transitions, start, end, mask.sum(dim=1).tolist(), self.temperature)
 
     @torch.inference_mode()
     def tag_batch(

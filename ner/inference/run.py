@@ -24,11 +24,13 @@ from ner.inference.precision import probe
 from ner.inference.predictor import Predictor
 from ner.models.ner_predictor import NERPredictor
 from ner.models.tagger import Tagger
+from ner.nn.tags.calibration import Calibration
 from ner.utils.config import TrainConfig, upgrade_config, validate
 from ner.utils.console import log
 from ner.utils.errors import ConfigError, DataFormatError
 from ner.utils.io import atomic_write
 from ner.utils.serialization import load_safetensors, load_torch
+from ner.utils.thresholds import MinScore
 from ner.utils.tracker import ExperimentTracker
 from ner.utils.utils import resolve_device
 
@@ -149,6 +151,11 @@ class Run:
         return self.files.name
 
     @property
+    def folder(self) -> Path:
+        """The run folder (for a run given file by file, its config's folder)."""
+        return self.files.folder or self.files.config.parent
+
+    @property
     def labels(self) -> list[str]:
         return self.config.labels
 
@@ -179,6 +186,7 @@ class Run:
             predictor.precision,
             predictor.document_consistency,
             predictor.batch_size,
+            predictor.min_score,
         )
 
 
@@ -188,12 +196,14 @@ def open_run(
     precision: str | None = None,
     document_consistency: bool | None = None,
     batch_size: int = 256,
+    min_score: MinScore | None = None,
     threads: int | None = None,
 ) -> Run:
     """Open a run folder (or `RunFiles`) for prediction: the same tagger in any process that calls it.
     `precision` (default: the run's `predict.precision`) is decided here, once, by the CPU probe;
-    `document_consistency` defaults to the run's `predict.document_consistency`; `threads`, if given,
-    sets torch's thread count (a worker process's share of the cores)."""
+    `document_consistency` and `min_score` default to the run's `predict` settings; span scores are
+    calibrated by the run's calibration, if it has one; `threads`, if given, sets torch's thread count
+    (a worker process's share of the cores)."""
     if threads is not None:
         torch.set_num_threads(threads)
     files = source if isinstance(source, RunFiles) else RunFiles.of_folder(source, epoch)
@@ -210,6 +220,8 @@ def open_run(
         precision or config.predict.precision,
         config.predict.document_consistency if document_consistency is None else document_consistency,
         batch_size,
+        Calibration.read(files.folder or files.config.parent).temperature,
+        config.predict.min_score if min_score is None else min_score,
     )
     return Run(files, config, tokenizer, model, predictor)
 
@@ -222,18 +234,23 @@ def make_predictor(
     precision: str,
     document_consistency: bool,
     batch_size: int = 256,
+    temperature: float = 1.0,
+    min_score: MinScore | None = None,
     vectors: WordVectors | None = None,
 ) -> Predictor:
     """The Predictor of a run's model: the tokenizer and the model extended with the run's pretrained
-    vectors (cached in `cache_dir`; `vectors` if already read), its prediction collator, and
-    `precision` as the CPU probe decides it."""
+    vectors (cached in `cache_dir`; `vectors` if already read), its prediction collator, `precision`
+    as the CPU probe decides it, span scores divided by `temperature`, entities below `min_score`
+    dropped."""
     added = vocabulary_extension(config, tokenizer, cache_dir, vectors)
     if added is not None:
         model.extend_vocabulary(added)
     collator = build_collator(config, tokenizer, for_prediction=True)
     with torch.inference_mode():
         chosen = probe(model, probe_forwards(model, collator), model_device(model), precision)
-    return Predictor(model, collator, config.labels, chosen, document_consistency, batch_size)
+    return Predictor(
+        model, collator, config.labels, chosen, document_consistency, batch_size, temperature, min_score
+    )
 
 
 def model_device(model: Tagger) -> torch.device:

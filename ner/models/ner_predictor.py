@@ -37,7 +37,8 @@ def upgrade_weight_names(state_dict: dict[str, torch.Tensor]) -> dict[str, torch
 
 
 class NERPredictor(Tagger):
-    """A tagger: word embedding (plus `chars` character features), the encoder `model`, the head `head`.
+    """A tagger: word embedding (plus `chars` character features, of the bytes the collator gives: as
+    written, or lower-cased with `char_case`), the encoder `model`, the head `head`.
 
     With the defaults it is the notebook's model: `model="ffnn"` or `"rnn"` are the notebook's FFNN and
     step-by-step RNN, whose output layer V (`model.model.hidden_output` in the notebook) is the head's
@@ -60,6 +61,7 @@ class NERPredictor(Tagger):
         bidirectional: bool = False,
         dropout: float = 0.0,
         chars: str = "none",
+        char_case: str = "as-written",
         char_filters: int = 50,
         char_dim: int = 32,
         char_kernel_size: int = 3,
@@ -78,6 +80,7 @@ class NERPredictor(Tagger):
         self.record_config(locals())
         check_choice("model", model, ENCODERS)
         check_choice("chars", chars, ["none", *CHARACTER_ENCODERS])
+        check_choice("char_case", char_case, ["as-written", "lower"])
         check_choice("casing", casing, ["none", *CASING_FEATURES])
         check_choice("transformer", transformer, ["none", *TRANSFORMERS])
         check_choice("head", head, HEADS)
@@ -133,6 +136,11 @@ class NERPredictor(Tagger):
     def uses_word_pieces(self) -> str | None:
         """The transformer whose WordPieces the model reads, if any."""
         return self.config["transformer"] if self.transformer is not None else None
+
+    @property
+    def tag_scheme(self) -> str:
+        """The tag scheme the head trains and decodes in, its tag chain's tags."""
+        return self.head.scheme.name
 
     @property
     def takes_class_weights(self) -> bool:

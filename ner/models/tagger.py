@@ -17,9 +17,10 @@ class Tagger(Module, abc.ABC):
     """What every tagger does: `forward(batch)` gives (batch, length, tags) emissions; `loss(emissions,
     labels, mask)` the training loss per labelled token; `decode(emissions, mask)` each token's BIO label
     id; `potentials(emissions)` the tag chain (emissions, transitions, start, end) behind span
-    probabilities and the k best paths. `mask` is True at real tokens."""
+    probabilities and the k best paths, in the tags of `tag_scheme`. `mask` is True at real tokens."""
 
     takes_class_weights = False
+    tag_scheme = "bio"
 
     @abc.abstractmethod
     def forward(self, batch: Batch) -> torch.Tensor:

@@ -13,10 +13,12 @@ import numpy as np
 from ner.data_processing.arrays import ArrayCollator
 from ner.data_processing.readers import read_json_file
 from ner.data_processing.vocabulary import Vocabulary
+from ner.nn.tags.calibration import Calibration
 from ner.nn.tags.chain import Chain, chains, left_aligned, viterbi
 from ner.runtime.model import TokenPredictor
 from ner.utils.config import TrainConfig, validate
 from ner.utils.errors import ConfigError, DataFormatError, NerError
+from ner.utils.thresholds import MinScore
 
 MODEL_FILE = "model.onnx"
 CONFIG_FILE = "config.json"
@@ -83,8 +85,13 @@ class ExportedPredictor(TokenPredictor):
         precision: str,
         document_consistency: bool,
         batch_size: int = 256,
+        tag_scheme: str = "bio",
+        temperature: float = 1.0,
+        min_score: MinScore | None = None,
     ):
-        super().__init__(labels, precision, document_consistency, batch_size)
+        super().__init__(
+            labels, precision, document_consistency, batch_size, tag_scheme, temperature, min_score
+        )
         self.session = session
         self.collator = collator
         self.chain = chain
@@ -107,7 +114,9 @@ class ExportedPredictor(TokenPredictor):
         ids = [[chain.to_bio[t] for t in path] for path in paths]
         if not scores:
             return ids, None
-        return ids, chains(potentials, chain.transitions, chain.start, chain.end, lengths.tolist())
+        return ids, chains(
+            potentials, chain.transitions, chain.start, chain.end, lengths.tolist(), self.temperature
+        )
 
 
 @dataclass(frozen=True)
@@ -149,7 +158,14 @@ class Exported:
     def reopen(self) -> tuple[Callable[..., Exported], tuple]:
         """How a worker process opens this same folder."""
         predictor = self.predictor
-        return open_exported, (self.folder, None, None, predictor.document_consistency, predictor.batch_size)
+        return open_exported, (
+            self.folder,
+            None,
+            None,
+            predictor.document_consistency,
+            predictor.batch_size,
+            predictor.min_score,
+        )
 
 
 def runtime_collator(
@@ -194,11 +210,12 @@ def open_exported(
     precision: str | None = None,
     document_consistency: bool | None = None,
     batch_size: int = 256,
+    min_score: MinScore | None = None,
     threads: int | None = None,
 ) -> Exported:
-    """Open a folder written by `ner export` for tagging; `document_consistency` defaults to the run's.
-    An export has one set of weights in one precision: an `epoch`, or a `precision` other than its
-    own, is refused."""
+    """Open a folder written by `ner export` for tagging; `document_consistency` and `min_score` default
+    to the run's, span scores are calibrated as the run was. An export has one set of weights in one
+    precision: an `epoch`, or a `precision` other than its own, is refused."""
     folder = Path(folder)
     if epoch is not None:
         raise NerError(f"{folder}: an exported model holds one set of weights; --epoch reads a run folder")
@@ -221,5 +238,8 @@ def open_exported(
         exported_in,
         config.predict.document_consistency if document_consistency is None else document_consistency,
         batch_size,
+        config.model.tag_scheme,
+        Calibration.read(folder).temperature,
+        config.predict.min_score if min_score is None else min_score,
     )
     return Exported(folder, config, vocabulary, card, predictor)

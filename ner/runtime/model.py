@@ -6,20 +6,27 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from ner.data_processing.vocabulary import Vocabulary
 from ner.nn.tags.chain import Chain
 from ner.nn.tags.document_consistency import harmonize_documents
+from ner.nn.tags.schemes import TAG_SCHEMES
+from ner.nn.tags.scoring import ScoredSpan, keep_confident, scored_spans
 from ner.utils.config import TrainConfig
+from ner.utils.spans import entity_types
+from ner.utils.thresholds import MinScore, check_min_score
 
 
 @dataclass
 class Tagged:
-    """Each sentence's tags, and (when scores were asked for) the tag chain they were decoded from."""
+    """Each sentence's tags and (when scores were asked for) the tag chain they were decoded from and
+    its entities with their probabilities."""
 
     tags: list[list[str]]
     chains: list[Chain] | None = None
+    spans: list[list[ScoredSpan]] | None = None
 
 
 BATCH_TOKENS = 3072
@@ -28,17 +35,38 @@ BATCH_TOKENS = 3072
 class TokenPredictor(abc.ABC):
     """Tags token lists in length-sorted batches of at most `batch_size` sentences and `batch_tokens`
     padded positions (a batch's memory bounded whatever its sentences' length, and long sentences not
-    padding short ones): each batch's label ids (and, with `scores`, tag chains) from `tag_batch`,
-    whatever runs the network; then labels, made consistent within documents if
-    `document_consistency`."""
+    padding short ones): each batch's label ids (and, with `scores`, tag chains in `tag_scheme`'s tags,
+    their scores divided by the calibration's `temperature`) from `tag_batch`, whatever runs the
+    network; then labels, made consistent within documents if `document_consistency`; then, with
+    `min_score`, entities scored below their threshold dropped."""
 
     batch_tokens = BATCH_TOKENS
 
-    def __init__(self, labels: Sequence[str], precision: str, document_consistency: bool, batch_size: int):
+    def __init__(
+        self,
+        labels: Sequence[str],
+        precision: str,
+        document_consistency: bool,
+        batch_size: int,
+        tag_scheme: str = "bio",
+        temperature: float = 1.0,
+        min_score: MinScore | None = None,
+    ):
         self.labels = list(labels)
         self.precision = precision
         self.document_consistency = document_consistency
         self.batch_size = batch_size
+        self.scheme = TAG_SCHEMES[tag_scheme](self.labels)
+        if not temperature > 0:
+            raise ValueError(f"a calibration temperature is above 0, got {temperature}")
+        self.temperature = temperature
+        self.min_score = self.thresholds(min_score)
+
+    def thresholds(self, min_score: MinScore | None, where: str = "min_score") -> MinScore | None:
+        """`min_score` checked against this model's entity types."""
+        if min_score is None:
+            return None
+        return check_min_score(min_score, entity_types(dict(enumerate(self.labels))), where)
 
     @abc.abstractmethod
     def tag_batch(
@@ -51,22 +79,38 @@ class TokenPredictor(abc.ABC):
         sentences: Sequence[Sequence[str]],
         documents: Sequence[int | None] | None = None,
         scores: bool = False,
+        min_score: MinScore | None = None,
     ) -> Tagged:
-        """The tags of each token list (and, with `scores`, its tag chain), in input order."""
+        """The tags of each token list (and, with `scores`, its tag chain and scored entities), in input
+        order; entities scored below `min_score` (default: this predictor's) are dropped."""
+        thresholds = self.min_score if min_score is None else self.thresholds(min_score)
+        need_chains = scores or thresholds is not None
         ids: list[list[int]] = [[] for _ in sentences]
         found: list[Chain | None] = [None] * len(sentences)
         lengths = [len(s) for s in sentences]
         for indices in length_sorted_batches(lengths, self.batch_size, self.batch_tokens):
-            rows, batch_chains = self.tag_batch([sentences[i] for i in indices], scores)
+            rows, batch_chains = self.tag_batch([sentences[i] for i in indices], need_chains)
             for i, row, chain in zip(indices, rows, batch_chains or [None] * len(indices), strict=True):
                 ids[i], found[i] = row, chain
-        return Tagged(self.finish(sentences, ids, documents), found if scores else None)
+        tags = self.finish(sentences, ids, documents)
+        if not need_chains:
+            return Tagged(tags)
+        spans = [scored_spans(row, chain, self.scheme) for row, chain in zip(tags, found, strict=True)]
+        if thresholds is not None:
+            kept = [
+                keep_confident(row, row_spans, thresholds) for row, row_spans in zip(tags, spans, strict=True)
+            ]
+            tags, spans = [row for row, _ in kept], [row_spans for _, row_spans in kept]
+        return Tagged(tags, found, spans) if scores else Tagged(tags)
 
     def tag(
-        self, sentences: Sequence[Sequence[str]], documents: Sequence[int | None] | None = None
+        self,
+        sentences: Sequence[Sequence[str]],
+        documents: Sequence[int | None] | None = None,
+        min_score: MinScore | None = None,
     ) -> list[list[str]]:
-        """The tags of each token list, in input order."""
-        return self.predict(sentences, documents).tags
+        """The tags of each token list, in input order (entities below `min_score` dropped)."""
+        return self.predict(sentences, documents, min_score=min_score).tags
 
     def finish(
         self,
@@ -90,6 +134,11 @@ class Model(Protocol):
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def folder(self) -> Path:
+        """The folder the model was opened from (where its calibration is kept)."""
+        ...
 
     @property
     def labels(self) -> list[str]: ...

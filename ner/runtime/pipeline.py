@@ -11,11 +11,11 @@ from ner.data_processing.constants import PAD_TOKEN, UNK_TOKEN
 from ner.data_processing.text import TextSplitter, Token
 from ner.data_processing.vocabulary import Vocabulary
 from ner.nn.tags.chain import Chain
-from ner.nn.tags.schemes import TAG_SCHEMES
+from ner.nn.tags.scoring import ScoredSpan
 from ner.runtime.doc import Doc, Entity, pretokenized
 from ner.runtime.model import Model
 from ner.runtime.workers import WorkerSetup, ordered_map
-from ner.utils.spans import tag_spans
+from ner.utils.thresholds import MinScore
 
 TextInput = str | list[str]
 SPECIAL = {PAD_TOKEN, UNK_TOKEN}
@@ -32,17 +32,17 @@ class Pipeline:
     def __init__(self, model: Model, splitter: TextSplitter | None = None):
         self.model = model
         self.splitter = splitter or TextSplitter(common_words=common_words(model.vocabulary))
-        self.scheme = TAG_SCHEMES[model.config.model.tag_scheme](model.labels)
-        self.to_bio = self.scheme.to_bio
+        self.to_bio = model.predictor.scheme.to_bio
 
     @property
     def tokenizer_name(self) -> str:
         """What splits raw text into tokens."""
         return self.splitter.name
 
-    def __call__(self, text: TextInput, nbest: int = 0) -> Doc:
-        """The Doc of one text (a string, or a list of tokens taken as one sentence)."""
-        return self.process([text], nbest)[0]
+    def __call__(self, text: TextInput, nbest: int = 0, min_score: MinScore | None = None) -> Doc:
+        """The Doc of one text (a string, or a list of tokens taken as one sentence); entities scored
+        below `min_score` (default: the model's) are left out."""
+        return self.process([text], nbest, min_score)[0]
 
     def pipe(
         self,
@@ -50,18 +50,22 @@ class Pipeline:
         batch_size: int = TEXTS_PER_CHUNK,
         nbest: int = 0,
         n_process: int = 1,
+        min_score: MinScore | None = None,
     ) -> Iterator[Doc]:
         """The Doc of each text, in input order, `batch_size` texts at a time; with `n_process` > 1,
         tagged by that many worker processes, each opening this model itself with its share of the cores
-        (at most two batches per worker are held in memory)."""
+        (at most two batches per worker are held in memory). Entities scored below `min_score` (default:
+        the model's) are left out."""
         if n_process < 1:
             raise ValueError(f"n_process must be 1 or more, got {n_process}")
+        min_score = self.model.predictor.thresholds(min_score)
         chunks = chunked(texts, batch_size)
         if n_process == 1:
             for chunk in chunks:
-                yield from self.process(chunk, nbest)
+                yield from self.process(chunk, nbest, min_score)
             return
-        for docs in ordered_map(process_in_worker, ((c, nbest) for c in chunks), n_process, self.reopen()):
+        jobs = ((chunk, nbest, min_score) for chunk in chunks)
+        for docs in ordered_map(process_in_worker, jobs, n_process, self.reopen()):
             yield from docs
 
     def reopen(self) -> WorkerSetup:
@@ -73,35 +77,37 @@ class Pipeline:
             (opener.__module__,),
         )
 
-    def process(self, texts: list[TextInput], nbest: int = 0) -> list[Doc]:
-        """The Docs of a list of texts, tagged together (each text is one document for consistency)."""
+    def process(self, texts: list[TextInput], nbest: int = 0, min_score: MinScore | None = None) -> list[Doc]:
+        """The Docs of a list of texts, tagged together (each text is one document for consistency);
+        entities scored below `min_score` (default: the model's) are left out."""
         raw = iter(self.splitter.pipe([t for t in texts if isinstance(t, str)]))
         split = [(t, next(raw)) if isinstance(t, str) else pretokenized(list(t)) for t in texts]
         sentences = [[token.text for token in s] for _, doc in split for s in doc]
         documents = [i for i, (_, doc) in enumerate(split) for _ in doc]
-        tagged = self.model.predictor.predict(sentences, documents, scores=True)
+        tagged = self.model.predictor.predict(sentences, documents, scores=True, min_score=min_score)
         docs, position = [], 0
         for text, doc_sentences in split:
             count = len(doc_sentences)
             doc_tags = tagged.tags[position : position + count]
             doc_chains = tagged.chains[position : position + count]
+            doc_spans = tagged.spans[position : position + count]
             position += count
             entities = [
                 entity
-                for sentence, sentence_tags, chain in zip(doc_sentences, doc_tags, doc_chains, strict=True)
-                for entity in self.entities(text, sentence, sentence_tags, chain)
+                for sentence, spans in zip(doc_sentences, doc_spans, strict=True)
+                for entity in self.entities(text, sentence, spans)
             ]
             best = [self.best_paths(chain, nbest) for chain in doc_chains] if nbest > 0 else None
             docs.append(Doc(text, doc_sentences, doc_tags, entities, best))
         return docs
 
-    def entities(self, text: str, sentence: list[Token], tags: list[str], chain: Chain) -> list[Entity]:
-        """The entities of one tagged sentence, with their span probabilities."""
+    @staticmethod
+    def entities(text: str, sentence: list[Token], spans: list[ScoredSpan]) -> list[Entity]:
+        """The entities of one tagged sentence with their character offsets and span probabilities."""
         found = []
-        for label, first, last in tag_spans(tags):
-            start, end = sentence[first].start, sentence[last].end
-            score = chain.span_probability(first, *self.scheme.span_tags(label, last - first + 1))
-            found.append(Entity(text[start:end], label, start, end, round(score, 6)))
+        for span in spans:
+            start, end = sentence[span.first].start, sentence[span.last].end
+            found.append(Entity(text[start:end], span.label, start, end, round(span.score, 6)))
         return found
 
     def best_paths(self, chain: Chain, k: int) -> list[tuple[list[str], float]]:
@@ -143,7 +149,7 @@ def worker_pipeline() -> Pipeline:
     return _worker_pipeline
 
 
-def process_in_worker(job: tuple[list[TextInput], int]) -> list[Doc]:
+def process_in_worker(job: tuple[list[TextInput], int, MinScore | None]) -> list[Doc]:
     """The Docs of one chunk of texts, in a worker process."""
-    texts, nbest = job
-    return worker_pipeline().process(texts, nbest)
+    texts, nbest, min_score = job
+    return worker_pipeline().process(texts, nbest, min_score)

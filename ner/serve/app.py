@@ -7,7 +7,7 @@ import json
 import os
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Body, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -22,6 +22,7 @@ from ner.runtime.pipeline import Pipeline
 from ner.serve.batcher import Batcher
 from ner.serve.page import page
 from ner.utils.spans import entity_types
+from ner.utils.thresholds import ThresholdError, check_min_score
 
 MAX_NBEST = 10
 # How `ner serve --workers N` hands each worker process its run and settings.
@@ -94,9 +95,31 @@ Nbest = Annotated[
 ]
 
 
-def request_models(limits: Limits) -> tuple[type[BaseModel], type[BaseModel]]:
+def thresholds_field(types: list[str]) -> object:
+    """The `min_score` request field: a number in [0, 1) or a mapping of the model's types to numbers."""
+
+    def check(value: object) -> object:
+        try:
+            return value if value is None else check_min_score(value, types, "threshold")
+        except ThresholdError as err:
+            raise ValueError(err.problem) from None
+
+    threshold = Annotated[float, Field(ge=0.0, lt=1.0)]
+    type_name = Literal[tuple(types)]
+    return Annotated[
+        threshold | dict[type_name, threshold] | None,
+        Field(
+            description="drop entities scored below this: one number in [0, 1), or one per type "
+            '({"PER": 0.6}; types not named are kept); default: the server\'s'
+        ),
+        BeforeValidator(check),
+    ]
+
+
+def request_models(limits: Limits, types: list[str]) -> tuple[type[BaseModel], type[BaseModel]]:
     """The two request shapes, one text or several, with this app's limits in their schema (answered
-    413 when broken, as the responses say)."""
+    413 when broken, as the responses say) and its model's entity types for thresholds."""
+    MinScoreField = thresholds_field(types)
     text_field = Field(
         description=f"one text to tag, at most {limits.max_chars:,} characters",
         json_schema_extra={"maxLength": limits.max_chars},
@@ -108,6 +131,7 @@ def request_models(limits: Limits) -> tuple[type[BaseModel], type[BaseModel]]:
         model_config = ConfigDict(extra="forbid")
         text: StrictStr = text_field
         nbest: Nbest = 0
+        min_score: MinScoreField = None
 
     class TextsRequest(BaseModel):
         """Several texts: `documents` come back, in order."""
@@ -118,6 +142,7 @@ def request_models(limits: Limits) -> tuple[type[BaseModel], type[BaseModel]]:
             json_schema_extra={"maxItems": limits.max_texts},
         )
         nbest: Nbest = 0
+        min_score: MinScoreField = None
 
     return TextRequest, TextsRequest
 
@@ -138,7 +163,12 @@ def model_summary(pipeline: Pipeline) -> dict:
         "entity_types": entity_types(run.id2label),
         "model": run.config.model.model_dump(),
         "word_vectors": run.config.word_vectors.model_dump(),
-        "predict": run.config.predict.model_dump() | {"precision_used": run.predictor.precision},
+        "predict": run.config.predict.model_dump()
+        | {
+            "precision_used": run.predictor.precision,
+            "min_score_used": run.predictor.min_score,
+            "calibration_temperature": run.predictor.temperature,
+        },
         "tokenizer": pipeline.tokenizer_name,
         "parameters": run.parameters,
         "validation": None if best is None else {"epoch": best["epoch"], "metrics": best["val_metrics"]},
@@ -170,7 +200,7 @@ def create_app(source: str | Path, limits: Limits | None = None, **options: obje
     pipeline = Pipeline(open_model(source, **options))
     summary = model_summary(pipeline)
     batcher = Batcher(pipeline)
-    TextRequest, TextsRequest = request_models(limits)
+    TextRequest, TextsRequest = request_models(limits, entity_types(pipeline.model.id2label))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -215,7 +245,7 @@ def create_app(source: str | Path, limits: Limits | None = None, **options: obje
             if len(text) > limits.max_chars:
                 where = "text" if one else f"texts[{i}]"
                 return problem(413, f"{where}: {len(text):,} characters; at most {limits.max_chars:,}")
-        tagged = await batcher.tag(texts, request.nbest)
+        tagged = await batcher.tag(texts, request.nbest, request.min_score)
         docs = [doc.to_dict(sentences=False, nbest=request.nbest) for doc in tagged]
         return JSONResponse(docs[0] if one else {"documents": docs})
 

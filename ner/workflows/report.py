@@ -17,6 +17,8 @@ COLUMNS = {
     "entity_precision_micro": "P micro",
     "entity_recall_micro": "R micro",
     "entity_f1_micro": "F1 micro",
+    "entity_f1_lower": "weighted, lower-cased",
+    "entity_f1_upper": "weighted, upper-cased",
 }
 
 
@@ -36,7 +38,7 @@ def report_runs(run_dirs: list[str | Path]) -> Table:
             run.config.model.model,
             f"{run.model.num_params():,}",
             str(best["epoch"]),
-            *(f"{metrics[c]:.4f}" for c in COLUMNS),
+            *(f"{metrics[c]:.4f}" if c in metrics else "-" for c in COLUMNS),
         )
     console.print(table)
     return table

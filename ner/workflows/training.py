@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from torch.optim import AdamW
 
+from ner.data_processing.augmentation import CaseAugmentation
 from ner.data_processing.dataset import label_set, load_dataset
 from ner.data_processing.tokenizer import Tokenizer
 from ner.data_processing.vectors import WordVectors, load_word_vectors
@@ -19,12 +20,14 @@ from ner.inference.run import (
     build_collator,
     build_model,
     make_predictor,
+    open_run,
     read_config,
     read_weights,
 )
 from ner.models.transfer import transfer_weights
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.nn.embeddings.transformer import TransformerEmbedding
+from ner.nn.tags.calibration import CALIBRATION_FILE
 from ner.trainers.distributed import World, current_world
 from ner.trainers.trainer import Trainer
 from ner.utils.config import TokenizerConfig, TrainConfig
@@ -34,6 +37,7 @@ from ner.utils.io import atomic_write_json
 from ner.utils.spans import tag_spans
 from ner.utils.tracker import ExperimentTracker
 from ner.utils.utils import resolve_device, set_seed
+from ner.workflows.calibration import calibrate_split
 
 INIT_FILE = "init.json"
 DATA_SUMMARY_FILE = "data_summary.json"
@@ -47,6 +51,7 @@ RUN_FILES = (
     EXTENSION_FILE,
     INIT_FILE,
     DATA_SUMMARY_FILE,
+    CALIBRATION_FILE,
 )
 
 
@@ -258,6 +263,9 @@ def train_model(
         bucket_by_length=config.trainer.bucket_by_length,
         lr_schedule=config.optimizer.lr_schedule,
         predictor=predictor,
+        augmentation=CaseAugmentation(config.augment.lower, config.augment.upper, config.seed),
+        val_casings=config.train_and_eval.val_casings,
+        best_metric=config.train_and_eval.best_metric,
     )
     if last_epoch is not None:
         trainer.from_checkpoint(tracker.checkpoint_path(last_epoch))
@@ -286,5 +294,8 @@ def train_model(
     )
     best = tracker.best() if world.is_main else None
     if best is not None:
-        log.print(f"best epoch {best['epoch']}: val entity_f1 {best['value']:.4f}  ->  {tracker.run_dir}")
+        log.print(f"best epoch {best['epoch']}: {best['metric']} {best['value']:.4f}  ->  {tracker.run_dir}")
+        if "val" in dataset:
+            best_model = open_run(tracker.run_dir, precision="float32")
+            calibrate_split(best_model, dataset["val"], f"{Path(dataset_dir).name}/val")
     return trainer

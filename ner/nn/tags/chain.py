@@ -152,10 +152,13 @@ def chains(
     start: np.ndarray,
     end: np.ndarray,
     lengths: list[int],
+    temperature: float = 1.0,
 ) -> list[Chain]:
-    """One Chain per left-aligned sentence of a batch (arrays, or tensors on the CPU)."""
+    """One Chain per left-aligned sentence of a batch (arrays, or tensors on the CPU), its scores divided
+    by `temperature` (a calibration: the best path stays the same, its probability and every span's
+    change)."""
     emissions, transitions, start, end = (
-        np.asarray(x, dtype=np.float64) for x in (emissions, transitions, start, end)
+        np.asarray(x, dtype=np.float64) / temperature for x in (emissions, transitions, start, end)
     )
     lengths = np.asarray(lengths, dtype=np.int64)
     alpha, beta, log_z = forward_backward(emissions, transitions, start, end, lengths)
