@@ -88,20 +88,3 @@ def test_the_trainer_shows_an_epochs_recased_sentences(tiny_tokenizer):
     shown = [loader.dataset[i]["text"][2] for i in range(40)]
     assert set(shown) == {"naruto", "NARUTO"}
     assert trainer._loader(trainer.train_data, 8, 0, 0).dataset.casings == loader.dataset.casings
-
-
-def test_a_sentence_in_one_case_is_read_in_the_vocabularys_casing():
-    vocabulary = Tokenizer(case_backoff=True).from_dict(
-        {PAD_TOKEN: 0, UNK_TOKEN: 1, "the": 2, "Paris": 3, "The": 4, "US": 5, "us": 6}
-    )
-    collator = DataCollator(vocabulary, char_max_length=20, casing=True, truecase=True)
-    assert collator.words(["THE", "PARIS", "ZOO", "US"]) == ["the", "Paris", "ZOO", "US"]
-    assert collator.words(["the", "paris", "zoo", "1996"]) == ["the", "Paris", "zoo", "1996"]
-    # Text written in both cases is read as written; so is text without letters.
-    assert collator.words(["the", "PARIS", "Zoo"]) == ["the", "PARIS", "Zoo"]
-    assert collator.words(["1996", "-"]) == ["1996", "-"]
-    batch = collator([{"text": ["THE", "PARIS", "ZOO"]}, {"text": ["The", "Paris", "zoo"]}])
-    assert batch.casing_ids.tolist() == [[LOWER, TITLE, UPPER], [TITLE, TITLE, LOWER]]
-    words = batch.char_words[batch.char_index]
-    assert bytes(int(b) - 1 for b in words[0, 1] if b) == b"Paris"
-    assert DataCollator(vocabulary).words(["THE", "PARIS"]) == ["THE", "PARIS"]

@@ -4,7 +4,6 @@ turns them into a typed batch of tensors."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,6 @@ class ArrayCollator:
         label2id: dict[str, int] | None = None,
         char_max_length: int | None = None,
         char_lower: bool = False,
-        truecase: bool = False,
         casing: bool = False,
         word_pieces: str | None = None,
         word_pieces_file: str | Path | None = None,
@@ -53,7 +51,6 @@ class ArrayCollator:
         self.label2id = label2id
         self.char_max_length = char_max_length
         self.char_lower = char_lower
-        self.truecase = truecase
         self.casing = casing
         self.word_pieces = WordPieces(word_pieces, tokenizer_file=word_pieces_file) if word_pieces else None
 
@@ -83,13 +80,6 @@ class ArrayCollator:
             values = values[:length] if self.truncation_side == "right" else values[len(values) - length :]
         padding = [pad] * (length - len(values))
         return values + padding if self.padding_side == "right" else padding + values
-
-    def words(self, tokens: Sequence[str]) -> list[str]:
-        """A sentence's tokens as the model reads them: truecased by the vocabulary if `truecase` and
-        the sentence is written in one case."""
-        if self.truecase and one_case(tokens):
-            return [self.tokenizer.truecase(token) for token in tokens]
-        return list(tokens)
 
     def _byte_rows(self, sentences: list[list[str]], length: int) -> list[list[bytes]]:
         """Each position's first UTF-8 bytes of its token, lower-cased with `char_lower` (b"" at padding)."""
@@ -126,7 +116,7 @@ class ArrayCollator:
     def arrays(self, data_instances: list[dict]) -> dict[str, np.ndarray]:
         """int64 arrays `input_ids`, `padding_mask` and, for labelled examples, `labels` (-100 at
         padding); `char_words`/`char_index`, `casing_ids` and `piece_ids`/`piece_word` for models that read them."""
-        sentences = [self.words(instance[self.text_colname]) for instance in data_instances]
+        sentences = [list(instance[self.text_colname]) for instance in data_instances]
         length = self._get_max_length(sentences)
         batch_size = len(data_instances)
         input_ids = np.empty((batch_size, length), dtype=np.int64)
@@ -154,17 +144,6 @@ class ArrayCollator:
         if self.word_pieces is not None:
             arrays |= self.word_pieces.segments(sentences, self._word_slots(sentences, length))
         return arrays
-
-
-def one_case(tokens: Sequence[str]) -> bool:
-    """Whether a sentence's letters are all lower-case or all upper-case (and it has some)."""
-    lower = upper = False
-    for token in tokens:
-        lower = lower or any(c.islower() for c in token)
-        upper = upper or any(c.isupper() for c in token)
-        if lower and upper:
-            return False
-    return lower or upper
 
 
 def byte_ids(words: list[bytes]) -> np.ndarray:

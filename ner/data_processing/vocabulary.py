@@ -121,12 +121,6 @@ class Vocabulary:
             found = self.extension.get(token.lower())
         return self.unk_id if found is None else found
 
-    def truecase(self, token: str) -> str:
-        """The vocabulary's most frequent casing of a word ("paris" and "PARIS" are "Paris" if the
-        training text wrote it so), or the word as it is if the vocabulary lacks it."""
-        found = self.casefold.get(token.lower())
-        return token if found is None else self.id2token[found]
-
     def extend(self, words: Sequence[str]) -> list[int]:
         """Give each word whose lowercase form no vocabulary entry has (in any case) an id after the
         vocabulary and any earlier extension, looked up (lowercased) only for tokens the vocabulary does

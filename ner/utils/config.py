@@ -41,7 +41,6 @@ class CollatorConfig(Section):
     padding_side: Literal["left", "right"] = "right"
     truncation_side: Literal["left", "right"] = "right"
     char_max_length: Positive = 20
-    truecase: bool = False
 
     @model_validator(mode="after")
     def _combinations(self) -> CollatorConfig:
