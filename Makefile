@@ -11,7 +11,7 @@ RNN_PRESET ?= glove-bilstm-crf
 # Time budgets (minutes) that keep `make demo` within 20 minutes on slower CPUs: a run plans only the
 # epochs that fit and keeps its best epoch. On a fast CPU the presets finish well inside them.
 FFNN_MINUTES ?= 4
-RNN_MINUTES ?= 7
+RNN_MINUTES ?= 9
 
 .PHONY: setup setup-bench setup-extras demo test lint bench-accuracy bench-speed clean
 

@@ -1,8 +1,9 @@
 """Entity F1 of runs on labelled files as written, lower-cased and upper-cased, and how far their entity
-scores can be trusted before and after calibration (temperature 1 against the run's own): ECE, Brier
-score and the share right among entities scored 0.9 or more, on the pre-tokenized sentences and on raw
-text (the sentences detokenized, a document or eight sentences to a paragraph, tagged from the text and
-scored by exact character spans). Draws each run's reliability diagrams.
+scores can be trusted before and after calibration (temperature 1 against the run's own): ECE on the
+pre-tokenized sentences in each casing; for text as written also ECE, Brier score and the share right
+among entities scored 0.9 or more on raw text (the sentences detokenized, a document or eight sentences
+to a paragraph, tagged from the text and scored by exact character spans), with the reliability
+diagram of each.
 
     python -m benchmarks.robustness RUN [RUN ...] --files ../shared/data/wikineural-en/val.conll \\
         ../shared/data/conll2003-en/test.conll [--plots docs/robustness]
@@ -70,33 +71,30 @@ def summary(entities: list[Scored]) -> dict:
 
 
 def measure(run_dir: str, files: list[str], plots: Path | None) -> list[dict]:
-    """One row per file and casing: F1, and calibration before and after on tokens and raw text."""
+    """One row per file and casing: F1, and the calibration of the entity scores before (temperature 1)
+    and after on the tokens; for text as written, also on raw text, with its reliability diagram."""
     run = open_run(run_dir, precision="float32")
     pipeline = Pipeline(run)
     fitted = run.predictor.temperature
     rows = []
     for path in files:
         sentences = read_file(path).sentences
-        groups = documents(sentences)
         for casing in CASINGS:
             row = {"run": Path(run_dir).name, "file": path, "casing": casing, "temperature": fitted}
+            diagrams = {}
             for name, temperature in (("before", 1.0), ("after", fitted)):
                 run.predictor.temperature = temperature
                 metrics, tokens = token_figures(run, sentences, casing)
-                raw = raw_entities(pipeline, groups, casing)
                 row |= {"entity_f1": metrics["entity_f1"], "entity_f1_micro": metrics["entity_f1_micro"]}
                 row[f"tokens_{name}"] = summary(tokens)
-                row[f"raw_{name}"] = summary(raw)
-                if plots is not None and casing == "as-is":
-                    row.setdefault("diagrams", {})[name] = calibration(raw)
-            if plots is not None and casing == "as-is":
+                if casing == "as-is":
+                    raw = raw_entities(pipeline, documents(sentences), casing)
+                    row[f"raw_{name}"] = summary(raw)
+                    diagrams[f"temperature {temperature:.2f}"] = calibration(raw)
+            if plots is not None and diagrams:
                 plots.mkdir(parents=True, exist_ok=True)
                 target = plots / f"{Path(run_dir).name}-{Path(path).parent.name}-{Path(path).stem}.png"
-                diagrams = row.pop("diagrams")
-                plot_reliability(
-                    {"temperature 1": diagrams["before"], f"temperature {fitted:.2f}": diagrams["after"]},
-                    target,
-                )
+                plot_reliability(diagrams, target)
                 row["plot"] = str(target)
             rows.append(row)
             print(json.dumps(row), flush=True)
@@ -107,18 +105,21 @@ def measure(run_dir: str, files: list[str], plots: Path | None) -> list[dict]:
 def table(rows: list[dict]) -> str:
     """The rows as a markdown table."""
     lines = [
-        "| run | file | casing | weighted F1 | micro F1 | raw ECE before -> after | raw Brier before -> after "
-        "| raw right at >= 0.9 after (share) | token ECE before -> after |",
+        "| run | file | casing | weighted F1 | micro F1 | token ECE before -> after "
+        "| raw-text ECE before -> after | raw-text Brier before -> after | raw-text right at >= 0.9 after (share) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        before, after = r["raw_before"], r["raw_after"]
+        tokens = f"{r['tokens_before']['ece']:.3f} -> {r['tokens_after']['ece']:.3f}"
+        raw = brier = confident = "-"
+        if "raw_after" in r:
+            before, after = r["raw_before"], r["raw_after"]
+            raw = f"{before['ece']:.3f} -> {after['ece']:.3f}"
+            brier = f"{before['brier']:.3f} -> {after['brier']:.3f}"
+            confident = f"{after['accuracy_at_0.9'] or 0:.3f} ({after['share_at_0.9']:.2f})"
         lines.append(
             f"| {r['run']} | {Path(r['file']).parent.name}/{Path(r['file']).name} | {r['casing']} "
-            f"| {r['entity_f1']:.4f} | {r['entity_f1_micro']:.4f} | {before['ece']:.3f} -> {after['ece']:.3f} "
-            f"| {before['brier']:.3f} -> {after['brier']:.3f} "
-            f"| {after['accuracy_at_0.9'] or 0:.3f} ({after['share_at_0.9']:.2f}) "
-            f"| {r['tokens_before']['ece']:.3f} -> {r['tokens_after']['ece']:.3f} |"
+            f"| {r['entity_f1']:.4f} | {r['entity_f1_micro']:.4f} | {tokens} | {raw} | {brier} | {confident} |"
         )
     return "\n".join(lines)
 

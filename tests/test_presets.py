@@ -48,3 +48,16 @@ def test_a_presets_tokenizer_is_the_same_from_train_tokenizer_and_from_train(pre
 def test_the_defaults_and_each_preset_validate_as_a_whole(preset):
     paths = [CONFIG_DIR / "train_model.yml"] + ([PRESET_DIR / f"{preset}.yml"] if preset else [])
     assert isinstance(load_config(TrainConfig, paths), TrainConfig)
+
+
+@pytest.mark.parametrize("preset", presets())
+def test_the_demos_presets_train_in_other_casings_and_the_notebooks_do_not(preset):
+    config = load_config(TrainConfig, [CONFIG_DIR / "train_model.yml", PRESET_DIR / f"{preset}.yml"])
+    augmented = preset in ("glove-bilstm-crf", "window-ffnn")
+    assert (config.augment.lower > 0 and config.augment.upper > 0) == augmented
+    assert (config.train_and_eval.best_metric == "entity_f1_casings") == augmented
+    if augmented:
+        assert config.tokenizer.case_backoff and config.model.char_case == "lower"
+        assert config.model.casing == "embedding"
+    if preset.startswith("seed-"):
+        assert config.augment.lower == config.augment.upper == 0.0 and not config.tokenizer.case_backoff
