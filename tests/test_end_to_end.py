@@ -425,7 +425,7 @@ def test_calibrate_fits_a_runs_scores_again(trained, tmp_path):
     (copy / "calibration.json").unlink()
     assert open_run(copy).predictor.temperature == 1.0
     result = ner("calibrate", str(copy), "--dataset", str(trained / "dataset"))
-    assert "temperature" in result.stdout
+    assert "temperature" in result.stderr
     again = json.loads((copy / "calibration.json").read_text())
     assert again["temperature"] == pytest.approx(fitted["temperature"], rel=1e-3)
     refused = ner("calibrate", str(copy), "--dataset", str(trained / "dataset"), "--split", "nope", expect=2)

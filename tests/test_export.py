@@ -47,7 +47,7 @@ def test_the_export_tags_as_torch_does_on_the_validation_split(exported):
     assert parity["tokens"] > 1000 and parity["tokens_differing"] <= parity["tokens"] * 0.001
     assert abs(parity["f1_exported"] - parity["f1_torch"]) <= 0.001 and parity["f1_torch"] > 0.3
     assert parity["max_span_probability_difference"] <= 1e-4
-    assert card["inputs"] == ["input_ids", "padding_mask", "char_words", "char_index"]
+    assert card["inputs"] == ["input_ids", "padding_mask", "char_words", "char_index", "casing_ids"]
     assert {"model.onnx", "tags.json", "vocabulary.json", "config.json"} <= {
         p.name for p in (exported / "onnx").iterdir()
     }
@@ -278,7 +278,7 @@ def test_a_run_is_calibrated_and_its_export_scores_as_it_does(exported):
 def test_min_score_gives_the_same_entities_through_cli_python_service_and_export(exported, tmp_path):
     everything = ner.load(exported / "run", precision="float32")(TEXT)
     scores = sorted(e.score for e in everything.entities)
-    assert len(scores) >= 3
+    assert len(scores) >= 2 and scores[0] < scores[-1]
     threshold = round((scores[0] + scores[-1]) / 2, 3)
     kept = [e for e in everything.entities if e.score >= threshold]
     assert 0 < len(kept) < len(everything.entities)
@@ -300,8 +300,8 @@ def test_min_score_gives_the_same_entities_through_cli_python_service_and_export
             for token, tag in zip(sentence, tags, strict=True)
             if any(start <= token.start < end for start, end in dropped)
         )
-    source = tmp_path / "news.txt"
-    source.write_text(TEXT + "\n")
+    source = tmp_path / "news.jsonl"
+    source.write_text(json.dumps({"text": TEXT}) + "\n")
     for model in ("run", "onnx"):
         precision = ["--precision", "float32"] if model == "run" else []
         for value, want in ((str(threshold), expected), (per_type, expected_per_type)):

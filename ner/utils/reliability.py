@@ -24,12 +24,20 @@ class Scored(NamedTuple):
 
 def calibration(entities: Sequence[Scored], bins: int = BINS) -> dict:
     """Expected calibration error over `bins` equal-width score bins (each bin's |accuracy - mean score|
-    weighted by its share of the entities), the Brier score, the share right among entities scored 0.9
-    or more, and each bin's count, mean score and accuracy."""
+    weighted by its share of the entities), the Brier score, the share right overall and among entities
+    scored 0.9 or more, and each bin's count, mean score and accuracy."""
     scores = np.array([e.score for e in entities], dtype=float)
     correct = np.array([e.correct for e in entities], dtype=float)
     if scores.size == 0:
-        return {"entities": 0, "ece": 0.0, "brier": 0.0, "accuracy_at_0.9": None, "bins": []}
+        return {
+            "entities": 0,
+            "accuracy": None,
+            "ece": 0.0,
+            "brier": 0.0,
+            "accuracy_at_0.9": None,
+            "share_at_0.9": 0.0,
+            "bins": [],
+        }
     index = np.minimum((scores * bins).astype(int), bins - 1)
     table, ece = [], 0.0
     for b in range(bins):
@@ -51,6 +59,7 @@ def calibration(entities: Sequence[Scored], bins: int = BINS) -> dict:
     confident = scores >= 0.9
     return {
         "entities": int(scores.size),
+        "accuracy": float(correct.mean()),
         "ece": float(ece),
         "brier": float(np.mean((scores - correct) ** 2)),
         "accuracy_at_0.9": float(correct[confident].mean()) if confident.any() else None,
