@@ -152,7 +152,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
     if raw_format(args.input, args.format):
         workers = workers_for(args.workers, Path(args.input))
         if workers > 1:
-            from ner.inference.opening import worker_preload
+            from ner.runtime.folder import worker_preload
             from ner.runtime.workers import start_worker_server
 
             start_worker_server(worker_preload(args.experiment))

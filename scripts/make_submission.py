@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 from ner.cli import run_safely
-from ner.inference.run import RunFiles, open_run
+from ner.inference.run import open_run
+from ner.runtime.folder import RunFiles
 from ner.workflows.submission import make_submission
 
 

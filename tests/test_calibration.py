@@ -7,10 +7,11 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from ner.nn.tags.calibration import CALIBRATION_FILE, Calibration, fit_temperature, rescaled, span_scores
+from ner.nn.tags.calibration import Calibration, fit_temperature, rescaled, span_scores
 from ner.nn.tags.chain import chains, viterbi
 from ner.nn.tags.schemes import BIO
 from ner.nn.tags.scoring import ScoredSpan, keep_confident, scored_spans
+from ner.runtime.folder import CALIBRATION_FILE
 from ner.utils.errors import DataFormatError
 from ner.utils.reliability import Scored, at_thresholds, calibration, suggest_thresholds
 from ner.utils.thresholds import ThresholdError, check_min_score, parse_min_score, threshold_for
@@ -69,18 +70,17 @@ def test_the_fitted_temperature_is_the_one_the_outcomes_were_drawn_at():
     fitted = fit_temperature(raw, spans, outcomes.tolist(), SCHEME)
     assert fitted == pytest.approx(true_temperature, rel=0.1)
     assert fit_temperature(raw[:0], spans[:0], [], SCHEME) == 1.0
-    with pytest.raises(ValueError, match="nothing to calibrate"):
-        fit_temperature(raw, spans, [True] * truth.size, SCHEME)
+    assert fit_temperature(raw, spans, [True] * truth.size, SCHEME) == 1.0
 
 
 def test_a_calibration_is_kept_in_the_model_folder(tmp_path):
-    assert Calibration.read(tmp_path).temperature == 1.0
-    Calibration(1.7, "val", {"ece": 0.1}, {"ece": 0.02}).save(tmp_path)
-    read = Calibration.read(tmp_path)
+    assert Calibration.read(tmp_path / CALIBRATION_FILE).temperature == 1.0
+    Calibration(1.7, "val", {"ece": 0.1}, {"ece": 0.02}).save(tmp_path / CALIBRATION_FILE)
+    read = Calibration.read(tmp_path / CALIBRATION_FILE)
     assert (read.temperature, read.fitted_on, read.after) == (1.7, "val", {"ece": 0.02})
     (tmp_path / CALIBRATION_FILE).write_text(json.dumps({"method": "temperature", "temperature": -1}))
     with pytest.raises(DataFormatError, match=CALIBRATION_FILE):
-        Calibration.read(tmp_path)
+        Calibration.read(tmp_path / CALIBRATION_FILE)
 
 
 def test_expected_calibration_error_and_brier_score():
@@ -91,6 +91,7 @@ def test_expected_calibration_error_and_brier_score():
     overconfident = calibration([Scored("PER", 0.95, i < 5) for i in range(10)])
     assert overconfident["ece"] == pytest.approx(0.45) and overconfident["accuracy_at_0.9"] == 0.5
     assert [b["count"] for b in overconfident["bins"]] == [0] * 9 + [10]
+    assert calibration([])["entities"] == 0 and set(calibration([])) == set(overconfident)
 
 
 def test_precision_recall_at_thresholds_and_suggested_thresholds():

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from ner.cli import main
 from ner.data_processing.tokenizer import Tokenizer
-from ner.inference.run import open_run, read_config
+from ner.inference.run import open_run
 from ner.models.ner_predictor import NERPredictor
+from ner.runtime.folder import read_config
 from ner.utils.serialization import load_safetensors
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -9,8 +9,8 @@ from ner.data_processing.tokenizer import Tokenizer
 from ner.inference.predictor import Predictor
 from ner.models.ner_predictor import NERPredictor
 from ner.nn.embeddings.embedding import TokenEmbedding
+from ner.trainers.tracker import ExperimentTracker
 from ner.trainers.trainer import Trainer, bucketed_batches, epochs_within
-from ner.utils.tracker import ExperimentTracker
 
 TRAIN = {
     "text": [["Paris", "is", "big"], ["Anna", "Smith", "lives", "in", "Rome"], ["Acme", "Corp", "hires"]] * 6,

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from ner.data_processing.extension import CACHE_ENV
 from ner.data_processing.tokenizer import Tokenizer
 from ner.data_processing.vectors import load_word_vectors
-from ner.inference.run import EXTENSION_FILE, open_run
+from ner.inference.run import open_run
+from ner.runtime.folder import EXTENSION_FILE, RUN_FILES
 from ner.utils.errors import DataFormatError
 from ner.utils.serialization import load_safetensors
 from tests.test_robustness import ner, train, write_corpus
@@ -122,7 +124,8 @@ def test_vectors_that_do_not_fit_are_refused_before_the_run_folder(
     assert not run.exists()
 
 
-def test_words_the_training_data_lacks_are_predicted_with_their_vectors(prepared, tmp_path):
+def test_words_the_training_data_lacks_are_predicted_with_their_vectors(prepared, tmp_path, monkeypatch):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     config = vector_config(tmp_path)
     run = tmp_path / "run"
     train(prepared, run, "--config", config, "--set", "train_and_eval.num_epochs=1")
@@ -138,9 +141,18 @@ def test_words_the_training_data_lacks_are_predicted_with_their_vectors(prepared
     vector = torch.from_numpy(load_word_vectors(str(tmp_path / "v.txt")).matrix[3])
     assert torch.allclose(embedding(torch.tensor([[berlin]]))[0, 0], vector)
     assert len(opened.predictor.tag([["Anna", "visits", "Berlin"]])[0]) == 3
-    cached = open_run(run)  # the second open reads the extension cached beside the run
-    assert (run / EXTENSION_FILE).exists() and cached.tokenizer.extension == opened.tokenizer.extension
-    (tmp_path / "v.txt").write_text((tmp_path / "v.txt").read_text().replace("berlin", "berlyn"))
+    # The extension is cached in the user's cache, not in the run folder; the second open reads it.
+    (cache,) = (tmp_path / "cache" / "vocab-extension").iterdir()
+    assert not (run / EXTENSION_FILE).exists() and {p.name for p in run.iterdir()} <= set(RUN_FILES) | {
+        "checkpoints"
+    }
+    vectors = (tmp_path / "v.txt").read_text()
+    (tmp_path / "v.txt").write_text(vectors.replace("berlin", "berlyn"))
+    cached = open_run(run)
+    assert cached.tokenizer.extension == opened.tokenizer.extension
+    # A run folder from before the user's cache holds its own copy, which still opens.
+    cache.rename(run / EXTENSION_FILE)
+    assert open_run(run).tokenizer.extension == opened.tokenizer.extension
     (run / EXTENSION_FILE).unlink()
     with pytest.raises(DataFormatError, match="has checksum .* not the .* this run was trained with"):
         open_run(run)

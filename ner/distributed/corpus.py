@@ -5,7 +5,6 @@ shard per input shard."""
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,9 +25,7 @@ from ner.distributed.shards import (
     output_paths,
 )
 from ner.inference.opening import open_model
-from ner.inference.run import EXTENSION_FILE, RunFiles, read_config
-from ner.nn.tags.calibration import CALIBRATION_FILE
-from ner.runtime.exported import is_exported
+from ner.runtime.folder import pack, unpacked
 from ner.runtime.pipeline import TEXTS_PER_CHUNK, Pipeline
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError, NerError
@@ -48,46 +45,12 @@ ENTITY_TYPE = pa.list_(
 NBEST_TYPE = pa.list_(pa.list_(pa.struct([("tags", pa.list_(pa.string())), ("probability", pa.float64())])))
 
 
-def pack_model(source: str | Path, epoch: int | None) -> dict[str, bytes]:
-    """A model's files as bytes, so that actors on any node open the same model without a shared disk:
-    every file of an exported folder, or a run's config, vocabulary, weights (of `epoch`), extension and
-    calibration."""
-    if is_exported(source):
-        if epoch is not None:
-            raise NerError(
-                f"{source}: an exported model holds one set of weights; --epoch reads a run folder"
-            )
-        return {p.name: p.read_bytes() for p in sorted(Path(source).iterdir()) if p.is_file()}
-    files = RunFiles.of_folder(source, epoch)
-    read_config(files.config)
-    package = {
-        "config.json": files.config.read_bytes(),
-        "tokenizer.json": files.tokenizer.read_bytes(),
-        f"weights{files.weights.suffix}": files.weights.read_bytes(),
-    }
-    for name in (EXTENSION_FILE, CALIBRATION_FILE):
-        path = files.folder / name if files.folder is not None else None
-        if path is not None and path.is_file():
-            package[name] = path.read_bytes()
-    return package
-
-
-def unpack_model(package: dict[str, bytes]) -> Path | RunFiles:
-    """A packed model written to a fresh temporary folder: the exported folder, or the run's files."""
-    folder = Path(tempfile.mkdtemp(prefix="ner-run-"))
-    for name, data in package.items():
-        (folder / name).write_bytes(data)
-    if is_exported(folder):
-        return folder
-    weights = next(folder / name for name in package if name.startswith("weights"))
-    return RunFiles(folder / "config.json", folder / "tokenizer.json", weights, folder)
-
-
 class ShardTagger:
     """A Ray actor that opens the run once and tags batches of shard rows."""
 
     def __init__(self, package: ray.ObjectRef, options: dict, threads: int, output_format: str, nbest: int):
-        self.pipeline = Pipeline(open_model(unpack_model(ray.get(package)), threads=threads, **options))
+        with unpacked(ray.get(package)) as model:
+            self.pipeline = Pipeline(open_model(model, threads=threads, **options))
         self.output_format = output_format
         self.nbest = nbest
 
@@ -173,7 +136,7 @@ def tag_corpus(
         raise NerError(f"--output-format must be one of {', '.join(OUTPUT_FORMATS)}, not {output_format!r}")
     if Path(output_dir).exists() and not Path(output_dir).is_dir():
         raise NerError(f"{output_dir}: is a file; --ray writes one output per shard into a folder")
-    package = pack_model(run_dir, options.pop("epoch", None))
+    package = pack(run_dir, options.pop("epoch", None))
     inputs = list_shards(shards)
     targets = output_paths(inputs, Path(output_dir), output_format)
     todo = {shard: target for shard, target in targets.items() if not target.exists()}

@@ -25,17 +25,16 @@ from ner.data_processing.word_pieces import TOKENIZER_FILE, transformer_dir
 from ner.export.graph import ExportGraph
 from ner.inference.run import Run, open_run, probe_sentences
 from ner.nn.heads.crf import CRFHead
-from ner.nn.tags.calibration import CALIBRATION_FILE
 from ner.nn.tags.schemes import BIO
-from ner.runtime.exported import (
+from ner.runtime.exported import open_exported, runtime_collator
+from ner.runtime.folder import (
+    CALIBRATION_FILE,
     CARD_FILE,
     CONFIG_FILE,
-    MODEL_FILE,
+    ONNX_FILE,
     TAGS_FILE,
     VOCABULARY_FILE,
     WORD_PIECES_FILE,
-    open_exported,
-    runtime_collator,
 )
 from ner.runtime.model import TokenPredictor
 from ner.utils.console import log
@@ -259,7 +258,7 @@ def export_run(
     output.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
     try:
-        inputs = write_onnx(run, work / MODEL_FILE)
+        inputs = write_onnx(run, work / ONNX_FILE)
         (work / CONFIG_FILE).write_text(json.dumps(run.config.to_dict(), indent=2), encoding="utf-8")
         write_vocabulary(run, work / VOCABULARY_FILE)
         if run.config.model.transformer != "none":
@@ -295,8 +294,8 @@ def export_run(
         log.print(parity_line("float32", parity))
         if quantize_to:
             quantized = work / "model.int8.onnx"
-            card["float32_nodes"] = quantize(work / MODEL_FILE, quantized)
-            shutil.move(quantized, work / MODEL_FILE)
+            card["float32_nodes"] = quantize(work / ONNX_FILE, quantized)
+            shutil.move(quantized, work / ONNX_FILE)
             card["precision"] = "int8"
             (work / CARD_FILE).write_text(json.dumps(card, indent=2), encoding="utf-8")
             int8 = compare(

@@ -4,14 +4,11 @@ export` runs on ONNX Runtime without torch; a run folder or an installed model n
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ner.runtime.exported import is_exported, open_exported
+from ner.runtime.exported import open_exported
+from ner.runtime.folder import RunFiles, is_exported
 from ner.runtime.model import Model
 from ner.utils.errors import require_training
-
-if TYPE_CHECKING:
-    from ner.inference.run import RunFiles
 
 
 def open_model(source: str | Path | RunFiles, **options: object) -> Model:
@@ -25,8 +22,3 @@ def open_model(source: str | Path | RunFiles, **options: object) -> Model:
     from ner.inference.run import open_run
 
     return open_run(source, **options)
-
-
-def worker_preload(source: str | Path) -> list[str]:
-    """The module a worker process imports to open `source` (its forkserver preloads it)."""
-    return ["ner.runtime.exported" if is_exported(source) else "ner.inference.run"]

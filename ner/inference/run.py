@@ -4,9 +4,6 @@ model, and the Predictor with its precision decided."""
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +13,12 @@ import torch
 
 from ner.data_processing.constants import PAD_TOKEN, UNK_TOKEN
 from ner.data_processing.data_collator import DataCollator
-from ner.data_processing.readers import read_json_file
+from ner.data_processing.extension import (
+    cached_extension,
+    read_extension,
+    vocabulary_checksum,
+    write_extension,
+)
 from ner.data_processing.tokenizer import Tokenizer
 from ner.data_processing.vectors import WordVectors, load_word_vectors
 from ner.data_processing.vocabulary import Vocabulary
@@ -25,13 +27,11 @@ from ner.inference.predictor import Predictor
 from ner.models.ner_predictor import NERPredictor
 from ner.models.tagger import Tagger
 from ner.nn.tags.calibration import Calibration
-from ner.utils.config import TrainConfig, upgrade_config, validate
-from ner.utils.console import log
-from ner.utils.errors import ConfigError, DataFormatError
-from ner.utils.io import atomic_write
+from ner.runtime.folder import CALIBRATION_FILE, CONFIG_FILE, EXTENSION_FILE, RunFiles, read_best, read_config
+from ner.utils.config import TrainConfig
+from ner.utils.errors import DataFormatError
 from ner.utils.serialization import load_safetensors, load_torch
 from ner.utils.thresholds import MinScore
-from ner.utils.tracker import ExperimentTracker
 from ner.utils.utils import resolve_device
 
 
@@ -68,70 +68,11 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
     raise DataFormatError(str(path), None, "holds no model weights (expected a checkpoint or a model file)")
 
 
-def read_config(path: str | Path) -> TrainConfig:
-    """A run's config.json (as written by this or an earlier version), validated."""
-    try:
-        return validate(TrainConfig, upgrade_config(read_json_file(path)))
-    except ConfigError as err:
-        raise DataFormatError(str(path), None, str(err)) from None
-
-
 def load_model(config: TrainConfig, tokenizer: Tokenizer, weights_path: str | Path) -> NERPredictor:
     """A model built from a config with weights read safely from a file, shapes checked before use."""
     model = build_model(config, tokenizer)
     model.load_weights(read_weights(weights_path), str(weights_path))
     return model.eval()
-
-
-EXTENSION_FILE = "vocab_extension.npz"
-
-
-MODEL_ENTRY_POINTS = "ner.models"
-
-
-def installed_model(name: str) -> Path:
-    """The run folder inside the installed model package called `name` (as `ner package` made it), or
-    `name` as a path if no such package is installed."""
-    from importlib.metadata import entry_points
-
-    for entry in entry_points(group=MODEL_ENTRY_POINTS, name=name):
-        return Path(entry.load())
-    return Path(name)
-
-
-@dataclass(frozen=True)
-class RunFiles:
-    """Where a trained model's files are: a run folder written by training (`folder`), or, for the
-    notebook's scripts, a config, a tokenizer and a weights file given one by one."""
-
-    config: Path
-    tokenizer: Path
-    weights: Path
-    folder: Path | None = None
-
-    @classmethod
-    def of_folder(cls, run_dir: str | Path, epoch: int | None = None) -> RunFiles:
-        """A run folder's files: its best model, or epoch `epoch`'s checkpoint."""
-        tracker = ExperimentTracker(run_dir if Path(run_dir).is_dir() else installed_model(str(run_dir)))
-        if not tracker.run_dir.is_dir():
-            raise DataFormatError(str(run_dir), None, "no such experiment folder or installed model")
-        if epoch is None:
-            weights = tracker.model_path
-        else:
-            checkpoints = tracker.checkpoints()
-            if epoch not in checkpoints:
-                raise DataFormatError(
-                    str(tracker.checkpoint_dir),
-                    None,
-                    f"no checkpoint of epoch {epoch}; found {sorted(checkpoints)}",
-                )
-            weights = checkpoints[epoch]
-        return cls(tracker.config_path, tracker.tokenizer_path, weights, tracker.run_dir)
-
-    @property
-    def name(self) -> str:
-        """The run's name: its folder's."""
-        return (self.folder or self.config.parent).name
 
 
 @dataclass(frozen=True)
@@ -153,7 +94,7 @@ class Run:
     @property
     def folder(self) -> Path:
         """The run folder (for a run given file by file, its config's folder)."""
-        return self.files.folder or self.files.config.parent
+        return self.files.home
 
     @property
     def labels(self) -> list[str]:
@@ -175,7 +116,7 @@ class Run:
 
     def best(self) -> dict | None:
         """The run folder's best epoch and its validation metrics, if training recorded one."""
-        return ExperimentTracker(self.files.folder).best() if self.files.folder is not None else None
+        return read_best(self.files.folder) if self.files.folder is not None else None
 
     def reopen(self) -> tuple[Callable[..., Run], tuple]:
         """How a worker process opens this same run: `open_run` with this run's choices."""
@@ -216,11 +157,11 @@ def open_run(
         config,
         tokenizer,
         model,
-        files.config.parent,
+        files.home,
         precision or config.predict.precision,
         config.predict.document_consistency if document_consistency is None else document_consistency,
         batch_size,
-        Calibration.read(files.folder or files.config.parent).temperature,
+        Calibration.read(files.home / CALIBRATION_FILE).temperature,
         config.predict.min_score if min_score is None else min_score,
     )
     return Run(files, config, tokenizer, model, predictor)
@@ -230,7 +171,7 @@ def make_predictor(
     config: TrainConfig,
     tokenizer: Tokenizer,
     model: Tagger,
-    cache_dir: Path,
+    folder: Path,
     precision: str,
     document_consistency: bool,
     batch_size: int = 256,
@@ -239,10 +180,10 @@ def make_predictor(
     vectors: WordVectors | None = None,
 ) -> Predictor:
     """The Predictor of a run's model: the tokenizer and the model extended with the run's pretrained
-    vectors (cached in `cache_dir`; `vectors` if already read), its prediction collator, `precision`
+    vectors (the run's `folder` or the user's cache; `vectors` if already read), its prediction collator, `precision`
     as the CPU probe decides it, span scores divided by `temperature`, entities below `min_score`
     dropped."""
-    added = vocabulary_extension(config, tokenizer, cache_dir, vectors)
+    added = vocabulary_extension(config, tokenizer, folder, vectors)
     if added is not None:
         model.extend_vocabulary(added)
     collator = build_collator(config, tokenizer, for_prediction=True)
@@ -288,65 +229,38 @@ PROBE_SKIP = {PAD_TOKEN, UNK_TOKEN}
 
 
 def vocabulary_extension(
-    config: TrainConfig, tokenizer: Tokenizer, cache_dir: Path, vectors: WordVectors | None = None
+    config: TrainConfig, tokenizer: Tokenizer, folder: Path, vectors: WordVectors | None = None
 ) -> torch.Tensor | None:
     """Extend `tokenizer` with the words of the run's pretrained vectors that it lacks and return their
     vectors (one row per added id), or None if the run has no vectors to extend from. The words and
-    vectors are kept in `cache_dir`/vocab_extension.npz, checked by the vectors' and the vocabulary's
-    checksums, so later opens skip reading the whole vectors source (`vectors`, if already read)."""
+    vectors come from the run `folder`'s own copy (older runs, packed runs) or the user's cache, checked
+    by the vectors' and the vocabulary's checksums, else from the vectors (`vectors`, if already read)
+    and are then cached."""
     settings = config.word_vectors
     if settings.source is None or not settings.extend_vocabulary:
         return None
-    cache = cache_dir / EXTENSION_FILE
     vocabulary = vocabulary_checksum(tokenizer)
-    cached = read_extension(cache, settings.checksum, vocabulary) if settings.checksum else None
-    if cached is not None:
-        words, matrix = cached
-        tokenizer.add_extension(words)
-        return torch.from_numpy(matrix)
+    for cache in (folder / EXTENSION_FILE, cached_extension(settings.checksum or "", tokenizer)):
+        cached = read_extension(cache, settings.checksum, vocabulary) if settings.checksum else None
+        if cached is not None:
+            words, matrix = cached
+            tokenizer.add_extension(words)
+            return torch.from_numpy(matrix)
     vectors = vectors or load_word_vectors(settings.source)
     if settings.checksum not in (None, vectors.checksum):
         raise DataFormatError(
-            str(cache_dir / "config.json"),
+            str(folder / CONFIG_FILE),
             None,
             f"word_vectors: {settings.source} has checksum {vectors.checksum}, "
             f"not the {settings.checksum} this run was trained with",
         )
     positions = tokenizer.extend(vectors.words)
     matrix = np.ascontiguousarray(vectors.matrix[positions])
-    write_extension(cache, vectors.checksum, vocabulary, list(tokenizer.extension), matrix)
+    write_extension(
+        cached_extension(vectors.checksum, tokenizer),
+        vectors.checksum,
+        vocabulary,
+        list(tokenizer.extension),
+        matrix,
+    )
     return torch.from_numpy(matrix)
-
-
-def vocabulary_checksum(tokenizer: Tokenizer) -> str:
-    """SHA-256 of a vocabulary's words in id order and its lookup settings."""
-    digest = hashlib.sha256(json.dumps([tokenizer.lowercase, list(tokenizer.token2id)]).encode("utf-8"))
-    return digest.hexdigest()
-
-
-def read_extension(path: Path, vectors: str, vocabulary: str) -> tuple[list[str], np.ndarray] | None:
-    """The cached added words and their vectors, if the cache is there and made from these checksums."""
-    try:
-        with np.load(path) as data:
-            if str(data["vectors"]) != vectors or str(data["vocabulary"]) != vocabulary:
-                return None
-            words = data["words"].tobytes().decode("utf-8").split("\n")
-            return words, data["matrix"]
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-        return None
-
-
-def write_extension(path: Path, vectors: str, vocabulary: str, words: list[str], matrix: np.ndarray) -> None:
-    """Cache the added words and their vectors beside the run, or say in one line why it cannot."""
-    packed = np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8)
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as out:
-            np.savez(
-                out, vectors=np.array(vectors), vocabulary=np.array(vocabulary), words=packed, matrix=matrix
-            )
-
-    try:
-        atomic_write(path, write)
-    except OSError as err:
-        log.print(f"[yellow]note[/]: cannot cache the vocabulary extension in {path.parent} ({err})")

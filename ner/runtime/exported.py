@@ -15,23 +15,23 @@ from ner.data_processing.readers import read_json_file
 from ner.data_processing.vocabulary import Vocabulary
 from ner.nn.tags.calibration import Calibration
 from ner.nn.tags.chain import Chain, chains, left_aligned, viterbi
+from ner.runtime.folder import (
+    CALIBRATION_FILE,
+    CARD_FILE,
+    CONFIG_FILE,
+    ONNX_FILE,
+    TAGS_FILE,
+    VOCABULARY_FILE,
+    WORD_PIECES_FILE,
+    read_config,
+    refuse_epoch,
+)
 from ner.runtime.model import TokenPredictor
-from ner.utils.config import TrainConfig, validate
-from ner.utils.errors import ConfigError, DataFormatError, NerError
+from ner.utils.config import TrainConfig
+from ner.utils.errors import DataFormatError, NerError
 from ner.utils.thresholds import MinScore
 
-MODEL_FILE = "model.onnx"
-CONFIG_FILE = "config.json"
-VOCABULARY_FILE = "vocabulary.json"
-TAGS_FILE = "tags.json"
-CARD_FILE = "model_card.json"
-WORD_PIECES_FILE = "word_pieces.json"
 RUNTIME_HINT = 'install the runtime extra: pip install -e ".[runtime]"'
-
-
-def is_exported(source: object) -> bool:
-    """Whether `source` is a folder holding a model written by `ner export`."""
-    return isinstance(source, str | Path) and (Path(source) / MODEL_FILE).is_file()
 
 
 @dataclass(frozen=True)
@@ -217,12 +217,8 @@ def open_exported(
     to the run's, span scores are calibrated as the run was. An export has one set of weights in one
     precision: an `epoch`, or a `precision` other than its own, is refused."""
     folder = Path(folder)
-    if epoch is not None:
-        raise NerError(f"{folder}: an exported model holds one set of weights; --epoch reads a run folder")
-    try:
-        config = validate(TrainConfig, read_json_file(folder / CONFIG_FILE))
-    except ConfigError as err:
-        raise DataFormatError(str(folder / CONFIG_FILE), None, str(err)) from None
+    refuse_epoch(folder, epoch)
+    config = read_config(folder / CONFIG_FILE)
     vocabulary = read_vocabulary(folder / VOCABULARY_FILE)
     card = read_json_file(folder / CARD_FILE)
     exported_in = card.get("precision", "float32")
@@ -231,7 +227,7 @@ def open_exported(
             f"{folder}: exported in {exported_in}, so it cannot run in {precision}; drop --precision"
         )
     predictor = ExportedPredictor(
-        session_of(folder / MODEL_FILE, threads),
+        session_of(folder / ONNX_FILE, threads),
         runtime_collator(config, vocabulary, folder),
         TagChain.read(folder / TAGS_FILE),
         config.labels,
@@ -239,7 +235,7 @@ def open_exported(
         config.predict.document_consistency if document_consistency is None else document_consistency,
         batch_size,
         config.model.tag_scheme,
-        Calibration.read(folder).temperature,
+        Calibration.read(folder / CALIBRATION_FILE).temperature,
         config.predict.min_score if min_score is None else min_score,
     )
     return Exported(folder, config, vocabulary, card, predictor)

@@ -24,11 +24,11 @@ from ner.inference.predictor import Predictor, index_spans
 from ner.models.tagger import Tagger, as_tagger
 from ner.nn.module import Module
 from ner.trainers.distributed import current_world
+from ner.trainers.tracker import ExperimentTracker
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
 from ner.utils.metrics import sequence_metrics
 from ner.utils.serialization import load_torch, save_torch
-from ner.utils.tracker import ExperimentTracker
 from ner.utils.utils import resolve_device
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from ner.data_processing.dataset import as_examples, load_dataset
 from ner.inference.opening import open_model
 from ner.nn.tags.calibration import Calibration, fit_temperature, rescaled, span_scores
+from ner.runtime.folder import CALIBRATION_FILE
 from ner.runtime.model import Model
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
@@ -48,7 +49,11 @@ def calibrate_split(model: Model, data: object, fitted_on: str) -> Calibration:
         [e.get("document") for e in examples],
         fitted_on,
     )
-    path = found.save(model.folder)
+    path = found.save(model.folder / CALIBRATION_FILE)
+    if found.after["accuracy"] in (None, 0.0, 1.0):
+        log.print(
+            f"calibration: on {fitted_on} every entity is right, or every one wrong, or none found: temperature left at 1"
+        )
     log.print(
         f"calibration: temperature {found.temperature:.3f} on {fitted_on} ({found.after['entities']} entities),"
         f" ECE {found.before['ece']:.4f} -> {found.after['ece']:.4f},"

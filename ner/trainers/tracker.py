@@ -1,15 +1,23 @@
-"""Experiment tracking: the files of a run's folder and the per-epoch metrics written into it."""
+"""Experiment tracking: a run's per-epoch metrics, best epoch and checkpoints, kept under the names `ner.runtime.folder` gives."""
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
-from ner.data_processing.readers import read_json_file
+from ner.runtime.folder import (
+    BEST_FILE,
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    METRICS_SPLITS,
+    TOKENIZER_FILE,
+    WEIGHTS_FILE,
+    checkpoint_file,
+    checkpoints,
+    metrics_file,
+    read_best,
+)
 from ner.utils.io import append_json_line, atomic_write_json, atomic_write_text, read_json_lines
-
-CHECKPOINT_PATTERN = re.compile(r"^checkpoint_(\d+)\.ckpt$")
 
 
 class ExperimentTracker:
@@ -20,41 +28,34 @@ class ExperimentTracker:
 
     @property
     def config_path(self) -> Path:
-        return self.run_dir / "config.json"
+        return self.run_dir / CONFIG_FILE
 
     @property
     def tokenizer_path(self) -> Path:
-        return self.run_dir / "tokenizer.json"
+        return self.run_dir / TOKENIZER_FILE
 
     @property
     def checkpoint_dir(self) -> Path:
-        return self.run_dir / "checkpoints"
+        return self.run_dir / CHECKPOINT_DIR
 
     @property
     def model_path(self) -> Path:
         """The best epoch's model, in safetensors."""
-        return self.run_dir / "model.safetensors"
+        return self.run_dir / WEIGHTS_FILE
 
     @property
     def best_path(self) -> Path:
-        return self.run_dir / "best.json"
+        return self.run_dir / BEST_FILE
 
     def metrics_path(self, split: str) -> Path:
-        return self.run_dir / f"{split}_metrics.jsonl"
+        return self.run_dir / metrics_file(split)
 
     def checkpoint_path(self, epoch: int) -> Path:
-        return self.checkpoint_dir / f"checkpoint_{epoch}.ckpt"
+        return self.checkpoint_dir / checkpoint_file(epoch)
 
     def checkpoints(self) -> dict[int, Path]:
         """Saved checkpoints by epoch."""
-        if not self.checkpoint_dir.is_dir():
-            return {}
-        found = {}
-        for path in self.checkpoint_dir.iterdir():
-            match = CHECKPOINT_PATTERN.match(path.name)
-            if match:
-                found[int(match.group(1))] = path
-        return dict(sorted(found.items()))
+        return checkpoints(self.run_dir)
 
     def prune_checkpoints(self, keep_last: int, also_keep: int | None = None) -> None:
         """Delete all but the `keep_last` newest checkpoints (all kept when 0) and epoch `also_keep`'s."""
@@ -81,7 +82,7 @@ class ExperimentTracker:
     def rollback(self, last_epoch: int) -> None:
         """Forget epochs after `last_epoch` (left by a run interrupted before their checkpoint): their
         metrics lines, leftover temporary files, and the best epoch if it was one of them."""
-        for split in ("train", "val"):
+        for split in METRICS_SPLITS:
             records = [r for r in self.read_metrics(split) if r["epoch"] <= last_epoch]
             if self.metrics_path(split).exists():
                 atomic_write_text(self.metrics_path(split), "".join(json.dumps(r) + "\n" for r in records))
@@ -95,9 +96,7 @@ class ExperimentTracker:
 
     def best(self) -> dict | None:
         """The best epoch so far and its validation metrics, if any."""
-        if not self.best_path.exists():
-            return None
-        return read_json_file(self.best_path)
+        return read_best(self.run_dir)
 
     def save_best(self, epoch: int, metrics: dict[str, float], metric: str = "entity_f1") -> None:
         """Record `epoch` as the best, chosen on `metric` of its validation `metrics`."""
