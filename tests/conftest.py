@@ -4,6 +4,7 @@ import contextlib
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -35,6 +36,11 @@ def require_data(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not available")
     return path
+
+
+def site_packages(venv: Path) -> Path:
+    """Where a virtual environment made by this interpreter keeps its packages."""
+    return Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
 
 
 def free_port() -> int:

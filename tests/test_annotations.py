@@ -16,8 +16,7 @@ from ner.data_processing.text import TextSplitter
 from ner.utils.errors import DataFormatError
 from ner.utils.spans import tag_spans
 from tests.conftest import CONLL
-from tests.test_robustness import ner
-from tests.test_validation import conll_slice, train_glove
+from tests.helpers import conll_slice, ner, train_glove
 
 RUN = Path(__file__).resolve().parent / "fixtures" / "legacy_run"
 

@@ -21,9 +21,9 @@ from ner.trainers.trainer import Trainer
 from ner.utils.config import TrainConfig, load_config
 from ner.utils.utils import set_seed
 from tests.conftest import ROOT
-from tests.test_robustness import ner
-from tests.test_validation import conll_slice as write_conll_slice
-from tests.test_validation import train_glove as train
+from tests.helpers import conll_slice as write_conll_slice
+from tests.helpers import ner
+from tests.helpers import train_glove as train
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
 SENTENCES = [

@@ -18,9 +18,9 @@ from ner.export import onnx as export
 from ner.inference.opening import open_model
 from ner.nn.tags.chain import chains, viterbi
 from ner.runtime.exported import Exported
-from tests.conftest import ROOT, service
-from tests.test_robustness import ner as ner_cli
-from tests.test_validation import conll_slice, train_glove
+from tests.conftest import ROOT, service, site_packages
+from tests.helpers import conll_slice, train_glove
+from tests.helpers import ner as ner_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -175,7 +175,7 @@ def runtime_environment(folder: Path) -> str:
     found = closure(["runtime"])
     assert "torch" not in found and "onnxruntime" in found and "spacy" in found
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", folder], check=True)
-    site = folder / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    site = site_packages(folder)
     for dist in found.values():
         for name in {Path(f).parts[0] for f in dist.files or [] if not str(f).startswith("..")}:
             target = Path(dist.locate_file(name))

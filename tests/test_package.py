@@ -10,9 +10,8 @@ import zipfile
 
 import pytest
 
-from tests.conftest import service
-from tests.test_robustness import ner
-from tests.test_validation import conll_slice, train_glove
+from tests.conftest import service, site_packages
+from tests.helpers import conll_slice, ner, train_glove
 
 
 @pytest.mark.e2e
@@ -38,7 +37,7 @@ def test_a_packaged_run_installs_beside_ner_and_tags_by_its_name(tmp_path):
     fresh = tmp_path / "fresh"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", fresh], check=True)
     # ner (with torch and pip) as installed here, seen from the fresh environment: "beside ner".
-    (fresh / "lib" / "python3.11" / "site-packages" / "beside_ner.pth").write_text(
+    (site_packages(fresh) / "beside_ner.pth").write_text(
         f"import site; site.addsitedir({site.getsitepackages()[0]!r})\n"
     )
     python = str(fresh / "bin" / "python")

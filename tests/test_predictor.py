@@ -23,7 +23,7 @@ from ner.runtime.workers import WorkerSetup, ordered_map
 from ner.trainers.trainer import Trainer
 from ner.utils.errors import DataFormatError, NerError
 from ner.workflows.submission import predict_test_spans
-from tests.test_submission import documented_dataset
+from tests.helpers import documented_dataset
 
 RUN = Path(__file__).resolve().parent / "fixtures" / "legacy_run"
 ROOT = Path(__file__).resolve().parents[1]

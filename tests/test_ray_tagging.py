@@ -16,7 +16,7 @@ from ner.distributed.shards import list_shards
 from ner.utils.errors import DataFormatError, NerError
 from ner.workflows.raw_text import predict_raw_file
 from tests.conftest import WIKINEURAL, require_data
-from tests.test_robustness import ner
+from tests.helpers import ner
 
 RUN = Path(__file__).resolve().parent / "fixtures" / "legacy_run"
 

@@ -11,27 +11,8 @@ import pytest
 import torch
 
 from ner.utils.serialization import load_torch
-
-ROOT = Path(__file__).resolve().parents[1]
-TAGS = ["B-PER", "I-PER", "O", "O", "B-LOC", "O", "B-ORG", "I-ORG", "O"]
-WORDS = ["Anna", "Smith", "lives", "in", "Rome", "near", "Acme", "Corp", "."]
-
-
-def ner(*args, expect=0):
-    result = subprocess.run(
-        [sys.executable, "-m", "ner.cli", *map(str, args)], capture_output=True, text=True, cwd=ROOT
-    )
-    assert result.returncode == expect, result.stdout + result.stderr
-    return result
-
-
-def write_corpus(folder: Path, sentences: int = 60) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, n in (("train", sentences), ("val", 12)):
-        block = "".join(f"{w}\t{t}\n" for w, t in zip(WORDS, TAGS, strict=True))
-        (folder / f"{split}.conll").write_text("\n".join([block] * n))
-    (folder / "test.tokens").write_text("\n".join(["\n".join(WORDS) + "\n"] * 5))
-    return folder
+from tests.conftest import ROOT
+from tests.helpers import SEED_TRAIN, ner, train, write_corpus
 
 
 @pytest.fixture(scope="module")
@@ -41,36 +22,6 @@ def prepared(tmp_path_factory):
     ner("create-dataset", corpus, work / "dataset")
     ner("train-tokenizer", "--dataset", work / "dataset", "--output", work / "tok.json")
     return work
-
-
-TRAIN = [
-    "--preset",
-    "seed-rnn",
-    "--no-progress",
-    "--set",
-    "model.embedding_dim=16",
-    "--set",
-    "model.hidden_dim=16",
-    "--set",
-    "train_and_eval.batch_size=4",
-    "--set",
-    "model.dropout=0.2",
-]
-
-
-def train(prepared, out, *extra, expect=0):
-    return ner(
-        "train",
-        "--dataset",
-        prepared / "dataset",
-        "--tokenizer",
-        prepared / "tok.json",
-        "--output",
-        out,
-        *TRAIN,
-        *extra,
-        expect=expect,
-    )
 
 
 @pytest.mark.parametrize(
@@ -236,7 +187,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, sig):
         work / "tok.json",
         "--output",
         work / "killed",
-        *TRAIN,
+        *SEED_TRAIN,
         *epochs,
     ]
     process = subprocess.Popen(

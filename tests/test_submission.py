@@ -7,22 +7,12 @@ from ner.data_processing.dataset import load_dataset
 from ner.inference.predictor import Predictor
 from ner.inference.run import open_run
 from ner.utils.spans import get_named_entity_spans
-from ner.workflows.corpus import create_dataset
 from ner.workflows.submission import make_submission, predict_test_spans
+from tests.helpers import documented_dataset
 
 RUN = Path(__file__).resolve().parent / "fixtures" / "legacy_run"
 DOC = "-DOCSTART-\tO\n\n"
 SENTENCES = ["Anna\tB-PER\nvisits\tO\nRome\tB-LOC\n", "ROME\tB-LOC\nwins\tO\n"]
-
-
-def documented_dataset(folder: Path) -> Path:
-    corpus = folder / "corpus"
-    corpus.mkdir()
-    body = DOC + "\n".join(SENTENCES) + "\n" + DOC + SENTENCES[1]
-    for split in ("train", "val", "test"):
-        (corpus / f"{split}.conll").write_text(body)
-    create_dataset(corpus, folder / "dataset")
-    return folder / "dataset"
 
 
 def test_test_spans_are_tagged_with_the_documents_of_the_split(tmp_path, monkeypatch):

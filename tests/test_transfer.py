@@ -13,7 +13,7 @@ from ner.inference.run import build_model
 from ner.models.transfer import transfer_weights
 from ner.utils.config import TrainConfig, load_config
 from ner.utils.utils import set_seed
-from tests.test_robustness import ner
+from tests.helpers import ner
 
 
 def tagger(labels: list[str], words: list[str], seed: int):

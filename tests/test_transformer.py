@@ -103,7 +103,7 @@ def test_the_transformer_learns_at_its_own_rate():
 
 @pytest.mark.e2e
 def test_a_transformer_run_trains_and_predicts_offline(tmp_path):
-    from tests.test_robustness import write_corpus
+    from tests.helpers import write_corpus
 
     corpus = write_corpus(tmp_path / "corpus", sentences=16)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}

@@ -8,49 +8,9 @@ import pytest
 
 from ner.data_processing.tokenizer import Tokenizer
 from ner.inference.run import open_run
-from tests.conftest import CONLL, require_data
-from tests.test_robustness import ner
+from tests.helpers import conll_slice, ner, train_glove
 
 pytestmark = pytest.mark.e2e
-
-
-def first_documents(path, count: int) -> str:
-    """The first `count` -DOCSTART- documents of a CoNLL file."""
-    lines = path.read_text().splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith("-DOCSTART-")]
-    return "\n".join(lines[: starts[count]]) + "\n"
-
-
-def conll_slice(work, train_documents: int, val_documents: int):
-    """A corpus of CoNLL-2003's first stories under `work/corpus`, its dataset (`work/dataset`) and a
-    tokenizer of the words seen twice (`work/tok.json`)."""
-    require_data(CONLL)
-    corpus = work / "corpus"
-    corpus.mkdir()
-    (corpus / "train.conll").write_text(first_documents(CONLL / "train.conll", train_documents))
-    (corpus / "val.conll").write_text(first_documents(CONLL / "val.conll", val_documents))
-    (corpus / "test.conll").write_text(first_documents(CONLL / "test.conll", 2))
-    ner("create-dataset", corpus, work / "dataset")
-    ner("train-tokenizer", "--dataset", work / "dataset", "--output", work / "tok.json", "--min-freq", "2")
-    return work
-
-
-def train_glove(work, run: str, *args: str, expect: int = 0):
-    """`ner train` of the glove-bilstm-crf preset on a slice made by `conll_slice`, into `work/run`."""
-    return ner(
-        "train",
-        "--dataset",
-        work / "dataset",
-        "--tokenizer",
-        work / "tok.json",
-        "--preset",
-        "glove-bilstm-crf",
-        "--output",
-        work / run,
-        "--no-progress",
-        *args,
-        expect=expect,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from ner.inference.run import open_run
 from ner.runtime.folder import EXTENSION_FILE, RUN_FILES
 from ner.utils.errors import DataFormatError
 from ner.utils.serialization import load_safetensors
-from tests.test_robustness import ner, train, write_corpus
+from tests.helpers import ner, train, write_corpus
 
 GLOVE = "anna 0.1 0.2 0.3 0.4\nrome 1 2 3 4\nin -1 -2 -3 -4\n"
 
