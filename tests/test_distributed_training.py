@@ -111,7 +111,9 @@ def test_two_processes_step_as_one_process_on_the_global_batch(tmp_path):
         trainer.train_step(collator(global_batch(step)))
         ranks = torch.load(tmp_path / f"step{step}.pt")
         assert torch.equal(ranks[0], ranks[1]), f"ranks differ after step {step}"
-        assert (ranks[0] - flat_weights(trainer)).abs().max() <= 1e-6, f"step {step}"
+        # Float32 sums in another order (two halves all-reduced) move Adam's steps of near-zero gradients
+        # by up to about 1e-6 on AVX2 kernels; weighting the halves wrongly moves weights by 2e-2.
+        assert (ranks[0] - flat_weights(trainer)).abs().max() <= 1e-5, f"step {step}"
     assert (flat_weights(trainer) - start).abs().max() > 1e-3
 
 
