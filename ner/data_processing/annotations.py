@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ner.data_processing.readers import read_json_file, stream_lines
 from ner.utils.errors import DataFormatError
+from ner.utils.files import read_json_file, stream_lines
 
 SPAN_FORMATS = ("doccano", "label-studio", "spacy", "brat", "ner-jsonl")
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
+from ner.utils.files import read_json_file, read_lines, stream_lines
 from ner.utils.spans import orphan_inside
 
 TAG_PATTERN = re.compile(r"^(O|[BI]-\S+)$")
@@ -69,58 +70,6 @@ def report_reading(data: ReadResult) -> None:
         log.print(f"[yellow]warning[/]: {data.path}: truncated {data.truncated} over-long sentence(s)")
 
 
-def check_file(path: str | Path) -> Path:
-    """Refuse a path that is missing, a directory, or an empty file."""
-    path = Path(path)
-    if not path.exists():
-        raise DataFormatError(str(path), None, "no such file")
-    if path.is_dir():
-        raise DataFormatError(str(path), None, "is a directory, expected a file")
-    if path.stat().st_size == 0:
-        raise DataFormatError(str(path), None, "file is empty")
-    return path
-
-
-def read_lines(path: str | Path) -> list[str]:
-    """Lines of a UTF-8 text file (BOM and CRLF accepted), naming the first line that is not UTF-8."""
-    path = check_file(path)
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    lines = []
-    for number, raw in enumerate(data.split(b"\n"), start=1):
-        try:
-            lines.append(raw.decode("utf-8").rstrip("\r"))
-        except UnicodeDecodeError as err:
-            raise DataFormatError(
-                str(path), number, f"bytes that are not UTF-8 at column {err.start + 1}"
-            ) from None
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
-
-
-def stream_lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    """(line number, line) of a UTF-8 text file read one line at a time (BOM and CRLF accepted)."""
-    path = check_file(path)
-    with open(path, "rb") as fh:
-        yield from decode_lines(fh, str(path))
-
-
-def decode_lines(lines: Iterable[bytes], name: str) -> Iterator[tuple[int, str]]:
-    """(line number, line) of the UTF-8 lines of an open binary file called `name` (BOM and CRLF
-    accepted), naming the first line that is not UTF-8."""
-    for number, raw in enumerate(lines, start=1):
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        try:
-            yield number, raw.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError as err:
-            raise DataFormatError(
-                name, number, f"bytes that are not UTF-8 at column {err.start + 1}"
-            ) from None
-
-
 RAW_INPUTS = {".txt": "raw", ".jsonl": "jsonl"}
 
 
@@ -150,15 +99,6 @@ def parse_document(line: str, fmt: str, name: str, number: int) -> dict:
     if not isinstance(record, dict) or not isinstance(record.get("text"), str):
         raise DataFormatError(name, number, 'expected a JSON object with a "text" string')
     return record
-
-
-def read_json_file(path: str | Path) -> object:
-    """Parse a UTF-8 JSON file, naming the line of a syntax error."""
-    text = "\n".join(read_lines(path))
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DataFormatError(str(path), err.lineno, f"not valid JSON: {err.msg}") from None
 
 
 def check_tag(path: str, line: int | None, tag: str) -> None:

@@ -214,7 +214,7 @@ def check_side(name: str, side: str) -> None:
 
 def _read_tokenizer_json(path: Path) -> dict:
     """Parse and shape-check a tokenizer file."""
-    from ner.data_processing.readers import read_json_file
+    from ner.utils.files import read_json_file
 
     data = read_json_file(path)
     token2id = data.get("token2id") if isinstance(data, dict) else None

@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from ray.data.datasource import FileBasedDatasource
 
-from ner.data_processing.readers import decode_lines
 from ner.utils.errors import DataFormatError, NerError
+from ner.utils.files import decode_lines
 from ner.utils.io import atomic_path
 
 SHARD_SUFFIXES = (".jsonl", ".txt", ".parquet")

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from ner.data_processing.arrays import ArrayCollator
-from ner.data_processing.readers import read_json_file
 from ner.data_processing.vocabulary import Vocabulary
 from ner.nn.tags.calibration import Calibration
 from ner.nn.tags.chain import Chain, chains, left_aligned, viterbi
@@ -29,6 +28,7 @@ from ner.runtime.folder import (
 from ner.runtime.model import TokenPredictor
 from ner.utils.config import TrainConfig
 from ner.utils.errors import DataFormatError, NerError
+from ner.utils.files import read_json_file
 from ner.utils.thresholds import MinScore
 
 RUNTIME_HINT = 'install the runtime extra: pip install -e ".[runtime]"'

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ner.data_processing.extension import cached_extension
-from ner.data_processing.readers import read_json_file
 from ner.data_processing.vocabulary import Vocabulary
 from ner.utils.config import TrainConfig, upgrade_config, validate
 from ner.utils.errors import ConfigError, DataFormatError, NerError
+from ner.utils.files import read_json_file
 
 CONFIG_FILE = "config.json"
 TOKENIZER_FILE = "tokenizer.json"

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ner.utils.errors import ConfigError, DataFormatError
+from ner.utils.files import read_lines
 from ner.utils.spans import entity_types
 from ner.utils.thresholds import ThresholdError, check_min_score
 
@@ -478,8 +479,6 @@ def parse_override(text: str) -> dict:
 
 def read_yaml(path: str | Path) -> dict:
     """A YAML (or JSON) mapping from a file, with the file and line of a syntax error."""
-    from ner.data_processing.readers import read_lines
-
     text = "\n".join(read_lines(path))
     try:
         data = yaml.safe_load(text)

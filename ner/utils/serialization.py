@@ -10,8 +10,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ner.data_processing.readers import check_file
 from ner.utils.errors import DataFormatError, UnsafeFileError
+from ner.utils.files import check_file
 from ner.utils.io import atomic_write
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ner.data_processing.readers import read_json_file
 from ner.nn.tags.chain import Chain, chains
 from ner.nn.tags.schemes import BIO
 from ner.nn.tags.scoring import ScoredSpan
 from ner.utils.errors import DataFormatError
+from ner.utils.files import read_json_file
 from ner.utils.io import atomic_write_json
 
 # The temperatures searched: a model is rarely off by more than a factor of 8 either way.
