@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ner.data_processing.formats import format_of
 from ner.utils.errors import DataFormatError
 from ner.utils.files import read_json_file, stream_lines
 
@@ -43,11 +44,12 @@ def span_format(path: str | Path) -> str | None:
     path = Path(path)
     if path.is_dir():
         return "brat" if any(path.glob("*.ann")) else None
-    if path.suffix.lower() == ".json":
+    fmt = format_of(path, ("json", "jsonl"))
+    if fmt == "json":
         data = read_json_file(path)
         is_tasks = isinstance(data, list) and data and isinstance(data[0], dict)
         return "label-studio" if is_tasks and "data" in data[0] and "annotations" in data[0] else None
-    if path.suffix.lower() != ".jsonl":
+    if fmt is None:
         return None
     for number, line in stream_lines(path):
         if line.strip():

@@ -11,12 +11,13 @@ import datasets
 from ner.data_processing.alignment import AlignmentReport, read_spans
 from ner.data_processing.annotations import SPAN_FORMATS, span_format
 from ner.data_processing.constants import DEFAULT_LABELS
+from ner.data_processing.formats import file_name, format_of, suffixes
 from ner.data_processing.readers import ReadResult, read_file
 from ner.data_processing.text import TextSplitter
 from ner.utils.errors import DataFormatError
 
 SPLITS = ("train", "val", "test")
-SPLIT_SUFFIXES = {"json": (".json",), "conll": (".conll", ".tokens", ".txt")}
+SPLIT_SUFFIXES = {"json": suffixes("json"), "conll": suffixes("conll", "tokens", "raw")}
 
 
 def find_split_files(directory: str | Path, fmt: str = "auto") -> dict[str, Path]:
@@ -30,7 +31,7 @@ def find_split_files(directory: str | Path, fmt: str = "auto") -> dict[str, Path
     for candidate in formats:
         files = {}
         for split in SPLITS:
-            for suffix in SPLIT_SUFFIXES.get(candidate, (f".{candidate}",)):
+            for suffix in SPLIT_SUFFIXES.get(candidate, suffixes(candidate)):
                 if (directory / f"{split}{suffix}").is_file():
                     files[split] = directory / f"{split}{suffix}"
                     break
@@ -45,7 +46,8 @@ def find_span_files(directory: str | Path, fmt: str = "auto") -> dict[str, tuple
     directory = Path(directory)
     found = {}
     for split in SPLITS:
-        for candidate in (directory / f"{split}.jsonl", directory / f"{split}.json", directory / split):
+        files = [directory / file_name(split, name) for name in ("jsonl", "json")]
+        for candidate in (*files, directory / split):
             detected = span_format(candidate) if candidate.exists() else None
             if detected is not None:
                 found[split] = (candidate, fmt if fmt in SPAN_FORMATS else detected)
@@ -70,7 +72,7 @@ def read_splits(files: dict[str, Path], max_length: int | None = None) -> dict[s
     """Read each split's file; training and validation data must carry tags."""
     results = {}
     for split, path in files.items():
-        fmt = "json" if path.suffix == ".json" else "conll"
+        fmt = format_of(path, ("json",)) or "conll"
         result = read_file(path, fmt, max_length)
         if split in ("train", "val") and not result.labelled:
             raise DataFormatError(

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ner.data_processing.formats import DOCSTART, format_of
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
 from ner.utils.files import read_json_file, read_lines, stream_lines
 from ner.utils.spans import orphan_inside
 
 TAG_PATTERN = re.compile(r"^(O|[BI]-\S+)$")
-DOCSTART = "-DOCSTART-"
 FORMATS = ("json", "conll", "tokens")
 
 
@@ -70,14 +70,11 @@ def report_reading(data: ReadResult) -> None:
         log.print(f"[yellow]warning[/]: {data.path}: truncated {data.truncated} over-long sentence(s)")
 
 
-RAW_INPUTS = {".txt": "raw", ".jsonl": "jsonl"}
-
-
 def raw_format(path: str | Path, fmt: str = "auto") -> str | None:
     """`raw` or `jsonl` if the input is raw text (by `fmt`, or else by its suffix), else None."""
     if fmt in ("raw", "jsonl"):
         return fmt
-    return RAW_INPUTS.get(Path(path).suffix.lower()) if fmt == "auto" else None
+    return format_of(path, ("raw", "jsonl")) if fmt == "auto" else None
 
 
 def stream_documents(path: str | Path, fmt: str) -> Iterator[dict]:
@@ -268,8 +265,7 @@ def _json_sentence(path: str, number: int, text: object, index: object, tags: ob
 
 def detect_format(path: str | Path) -> str:
     """The reader a file needs, from its name: .json, .tokens, or CoNLL for anything else."""
-    suffix = Path(path).suffix.lower()
-    return {".json": "json", ".tokens": "tokens"}.get(suffix, "conll")
+    return format_of(path, ("json", "tokens")) or "conll"
 
 
 def read_file(path: str | Path, fmt: str = "auto", max_length: int | None = None) -> ReadResult:

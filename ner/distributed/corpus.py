@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import ray
 
+from ner.data_processing.formats import format_of
 from ner.data_processing.readers import parse_document
 from ner.distributed.shards import (
     ERROR,
@@ -91,7 +92,7 @@ class ShardTagger:
             return records, errors
         records, errors = [], []
         for raw, path, line in zip(batch.column(RAW).to_pylist(), paths, lines, strict=True):
-            fmt = "raw" if path.lower().endswith(".txt") else "jsonl"
+            fmt = format_of(path, ("raw",)) or "jsonl"
             try:
                 records.append(parse_document(raw, fmt, path, line))
                 errors.append(None)

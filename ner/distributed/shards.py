@@ -12,11 +12,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from ray.data.datasource import FileBasedDatasource
 
+from ner.data_processing.formats import file_name, format_of, listed, suffixes
 from ner.utils.errors import DataFormatError, NerError
 from ner.utils.files import decode_lines
 from ner.utils.io import atomic_path
 
-SHARD_SUFFIXES = (".jsonl", ".txt", ".parquet")
+SHARD_FORMATS = ("jsonl", "raw", "parquet")
+SHARD_SUFFIXES = suffixes(*SHARD_FORMATS)
 OUTPUT_FORMATS = ("jsonl", "parquet")
 PATH, LINE, ERROR, RAW, OUTPUT = "__path", "__line", "__error", "__raw", "__output"
 BLOCK_ROWS = 2000
@@ -36,19 +38,19 @@ def list_shards(spec: str | Path) -> list[Path]:
         raise NerError(f"{spec}: no such file, folder or glob match")
     shards = sorted(p for p in found if p.is_file())
     if not shards:
-        raise NerError(f"{spec}: no .jsonl, .txt or .parquet shards there")
-    suffixes = {p.suffix.lower() for p in shards}
-    if not suffixes <= set(SHARD_SUFFIXES):
-        odd = sorted(suffixes - set(SHARD_SUFFIXES))
-        raise NerError(f"{spec}: shards must be .jsonl, .txt or .parquet, not {', '.join(odd)}")
-    if len(suffixes) > 1:
-        raise NerError(f"{spec}: shards mix {', '.join(sorted(suffixes))}; tag one format at a time")
+        raise NerError(f"{spec}: no {listed(*SHARD_FORMATS)} shards there")
+    kinds = {p.suffix.lower() for p in shards}
+    if not kinds <= set(SHARD_SUFFIXES):
+        odd = sorted(kinds - set(SHARD_SUFFIXES))
+        raise NerError(f"{spec}: shards must be {listed(*SHARD_FORMATS)}, not {', '.join(odd)}")
+    if len(kinds) > 1:
+        raise NerError(f"{spec}: shards mix {', '.join(sorted(kinds))}; tag one format at a time")
     return shards
 
 
 def output_paths(shards: list[Path], output_dir: Path, output_format: str) -> dict[Path, Path]:
     """Each shard's output file under `output_dir`, named after it."""
-    targets = {shard: output_dir / f"{shard.stem}.{output_format}" for shard in shards}
+    targets = {shard: output_dir / file_name(shard.stem, output_format) for shard in shards}
     seen: dict[Path, Path] = {}
     for shard, target in targets.items():
         if target in seen:
@@ -74,7 +76,7 @@ class ShardSource(FileBasedDatasource):
 
     def _read_stream(self, f: pa.NativeFile, path: str) -> Iterator[pa.Table]:
         """The shard's rows, `BLOCK_ROWS` at a time, so one shard can feed several workers."""
-        if path.lower().endswith(".parquet"):
+        if format_of(path, ("parquet",)):
             yield from self._parquet_blocks(f, path)
             return
         paths, numbers, lines = [], [], []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ner.data_processing.formats import conll_sentence
 from ner.data_processing.readers import ReadResult, read_file, report_reading
 from ner.inference.opening import open_model
 from ner.runtime.model import Model
@@ -31,10 +32,7 @@ def predict_file(
     report_reading(data)
     run = open_model(run_dir, **options)
     tags = predict_tags(run, data)
-    blocks = [
-        "".join(f"{tok}\t{tag}\n" for tok, tag in zip(s.tokens, t, strict=True))
-        for s, t in zip(data.sentences, tags, strict=True)
-    ]
+    blocks = [conll_sentence(s.tokens, t) for s, t in zip(data.sentences, tags, strict=True)]
     atomic_write_text(output_path, "\n".join(blocks))
     log.print(f"tagged {len(data.sentences)} sentences ({data.num_tokens} tokens) -> {output_path}")
     return len(data.sentences)

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from ner.data_processing.formats import DOCSTART, conll_sentence, format_of, listed
 from ner.data_processing.readers import raw_format, stream_documents
 from ner.inference.opening import open_model
 from ner.inference.render import PAGE_END, colours, page_start, render_doc
@@ -27,10 +28,10 @@ def jsonl_record(record: dict, doc: Doc, palette: dict[str, str]) -> str:
 def conll_record(record: dict, doc: Doc, palette: dict[str, str]) -> str:
     """Token TAB tag, a blank line after each sentence, -DOCSTART- before each document."""
     blocks = [
-        "".join(f"{token.text}\t{tag}\n" for token, tag in zip(sentence, tags, strict=True)) + "\n"
+        conll_sentence([token.text for token in sentence], tags) + "\n"
         for sentence, tags in zip(doc.sentences, doc.tags, strict=True)
     ]
-    return "-DOCSTART-\tO\n\n" + "".join(blocks)
+    return f"{DOCSTART}\tO\n\n" + "".join(blocks)
 
 
 def html_record(record: dict, doc: Doc, palette: dict[str, str]) -> str:
@@ -38,15 +39,15 @@ def html_record(record: dict, doc: Doc, palette: dict[str, str]) -> str:
     return render_doc(doc, palette) + "\n"
 
 
-WRITERS = {".jsonl": jsonl_record, ".conll": conll_record, ".html": html_record}
+WRITERS = {"jsonl": jsonl_record, "conll": conll_record, "html": html_record}
 
 
 def format_chunk(pipeline: Pipeline, job: tuple[list[dict], int, str]) -> str:
     """One chunk of input records tagged and written out in the output's format."""
-    records, nbest, suffix = job
+    records, nbest, output_format = job
     docs = pipeline.process([r["text"] for r in records], nbest)
     palette = colours(entity_types(pipeline.model.id2label))
-    write = WRITERS[suffix]
+    write = WRITERS[output_format]
     return "".join(write(record, doc, palette) for record, doc in zip(records, docs, strict=True))
 
 
@@ -66,11 +67,10 @@ def predict_raw_file(
 ) -> int:
     """Tag a raw-text file into `output_path` (written whole or not at all) in `workers` processes;
     returns the document count. `options` go to `open_run` (epoch, precision, document consistency)."""
-    suffix = Path(output_path).suffix.lower()
-    if suffix not in WRITERS:
-        raise DataFormatError(
-            str(output_path), None, f"write .jsonl, .conll or .html, not {suffix or 'no suffix'}"
-        )
+    output_format = format_of(output_path, WRITERS)
+    if output_format is None:
+        suffix = Path(output_path).suffix or "no suffix"
+        raise DataFormatError(str(output_path), None, f"write {listed(*WRITERS)}, not {suffix}")
     pipeline = Pipeline(open_model(run_dir, **options))
     records = stream_documents(input_path, raw_format(input_path, fmt))
     count = 0
@@ -79,19 +79,19 @@ def predict_raw_file(
         nonlocal count
         for chunk in chunked(records, TEXTS_PER_CHUNK):
             count += len(chunk)
-            yield chunk, nbest, suffix
+            yield chunk, nbest, output_format
 
     if workers == 1:
         parts = (format_chunk(pipeline, job) for job in jobs())
     else:
         parts = ordered_map(format_in_worker, jobs(), workers, pipeline.reopen())
     with atomic_path(output_path) as tmp, open(tmp, "w", encoding="utf-8") as out:
-        if suffix == ".html":
+        if output_format == "html":
             palette = colours(entity_types(pipeline.model.id2label))
             out.write(page_start(f"Entities in {Path(input_path).name}", palette))
         for part in parts:
             out.write(part)
-        if suffix == ".html":
+        if output_format == "html":
             out.write(PAGE_END)
     processes = f", {workers} worker processes" if workers > 1 else ""
     log.print(f"tagged {count} documents ({pipeline.tokenizer_name}{processes}) -> {output_path}")
