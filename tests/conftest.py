@@ -14,6 +14,7 @@ import pytest
 
 from ner.data_processing.constants import PAD_TOKEN, UNK_TOKEN
 from ner.data_processing.tokenizer import Tokenizer
+from ner.utils.cache import CACHE_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT.parent / "shared" / "data"
@@ -24,7 +25,7 @@ CONLL = DATA_DIR / "conll2003-en"
 @pytest.fixture(autouse=True)
 def machine_cache(tmp_path_factory, monkeypatch):
     """Each test remembers probe results in a folder of its own, never in the user's cache."""
-    monkeypatch.setenv("NER_CACHE_DIR", str(tmp_path_factory.mktemp("ner-cache")))
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("ner-cache")))
 
 
 @pytest.fixture

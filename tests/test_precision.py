@@ -18,6 +18,7 @@ from ner.inference import precision
 from ner.inference import predictor as predictor_module
 from ner.inference.predictor import Predictor
 from ner.models.tagger import as_tagger
+from ner.utils.cache import cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 SENTENCES = [["Anna", "lives", "in", "Rome"], ["Acme", "Corp", "hires"], ["Paris"]]
@@ -62,7 +63,7 @@ def test_bfloat16_falls_back_to_float32_where_the_kernel_does_not_run(collator, 
     err = notes.getvalue()
     assert "bfloat16 does not run (could not create a primitive descriptor" in err
     assert "predicting in float32" in err
-    remembered = json.loads((precision.cache_dir() / precision.CACHE_FILE).read_text())
+    remembered = json.loads((cache_dir() / precision.CACHE_FILE).read_text())
     assert list(remembered.values()) == [["float32", err.split("bfloat16 ")[1].split(" on this")[0]]]
     monkeypatch.setattr(precision, "_try", lambda *a: pytest.fail("probed twice on one machine"))
     assert probe_on(model, collator) == "float32"

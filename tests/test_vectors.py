@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from ner.data_processing.extension import CACHE_ENV
 from ner.data_processing.tokenizer import Tokenizer
 from ner.data_processing.vectors import load_word_vectors
 from ner.inference.run import open_run
 from ner.runtime.folder import EXTENSION_FILE, RUN_FILES
+from ner.utils.cache import CACHE_ENV
 from ner.utils.errors import DataFormatError
 from ner.utils.serialization import load_safetensors
 from tests.helpers import ner, train, write_corpus

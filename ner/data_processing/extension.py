@@ -6,24 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ner.data_processing.vocabulary import Vocabulary
+from ner.utils.cache import cache_dir
 from ner.utils.console import log
 from ner.utils.io import atomic_write
-
-CACHE_ENV = "NER_CACHE_DIR"
-
-
-def cache_dir() -> Path:
-    """The user's cache of ner: `NER_CACHE_DIR`, else `$XDG_CACHE_HOME/ner`, else ~/.cache/ner."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ner"
 
 
 def vocabulary_checksum(vocabulary: Vocabulary) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
 import time
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ner.utils.cache import cache_dir
 from ner.utils.config import PRECISIONS
 from ner.utils.console import log
 from ner.utils.io import atomic_write_json
@@ -35,13 +35,6 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def cache_dir() -> Path:
-    """Where ner remembers what it measured on this machine: $NER_CACHE_DIR, else ner/ in the user's cache."""
-    if os.environ.get("NER_CACHE_DIR"):
-        return Path(os.environ["NER_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ner"
 
 
 def autocast(device: torch.device, precision: str) -> torch.autocast:
