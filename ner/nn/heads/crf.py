@@ -1,5 +1,5 @@
-"""Linear-chain CRF with its tag scheme's transition constraints (vectorised forward algorithm and
-Viterbi), and the head that projects hidden states to its emission scores."""
+"""Linear-chain CRF with its tag scheme's transition constraints (vectorised forward algorithm; Viterbi by
+the tag chain's), and the head that projects hidden states to its emission scores."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ner.data_processing.constants import LABEL_IGNORE_IDX
 from ner.nn.heads.head import Head
 from ner.nn.heads.tag_encoding import encode_labels
 from ner.nn.module import Module
+from ner.nn.tags.chain import left_aligned, viterbi
 from ner.nn.tags.schemes import TAG_SCHEMES
 
 FORBIDDEN = -1e4
@@ -102,30 +103,15 @@ class CRF(Module):
 
     @torch.no_grad()
     def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Most likely tag ids (batch, length), in the input's positions; 0 at padding."""
-        aligned, amask, _, order = self._aligned(emissions, mask)
-        transitions, start, end = self._scores()
-        batch, length, _ = aligned.shape
-        score = start + aligned[:, 0]
-        history = []
-        for t in range(1, length):
-            best, index = (score.unsqueeze(2) + transitions).max(dim=1)
-            step = best + aligned[:, t]
-            history.append(index)
-            score = torch.where(amask[:, t : t + 1], step, score)
-        score = score + end
-        lengths = amask.sum(dim=1)
-        tags = torch.zeros(batch, length, dtype=torch.long, device=emissions.device)
-        current = score.argmax(dim=1)
-        for t in range(length - 1, -1, -1):
-            inside = t < lengths
-            tags[:, t] = torch.where(inside, current, tags[:, t])
-            if t > 0:
-                previous = history[t - 1].gather(1, current.unsqueeze(1)).squeeze(1)
-                current = torch.where(inside, previous, current)
-        result = torch.zeros_like(tags)
-        result.scatter_(1, order, tags)
-        return torch.where(mask, result, torch.zeros_like(result))
+        """Most likely tag ids (batch, length), in the input's positions; 0 at padding. Decoded by the tag
+        chain's Viterbi, the one exported models use (as fast as torch's on the CPU: benchmarks/decode.py)."""
+        real = mask.cpu().numpy()
+        transitions, start, end = (x.detach().float().cpu().numpy() for x in self._scores())
+        scores = left_aligned(emissions.detach().float().cpu().numpy(), real)
+        paths = viterbi(scores, transitions, start, end, real.sum(axis=1))
+        tags = torch.zeros(mask.shape, dtype=torch.long)
+        tags[mask.cpu()] = torch.tensor([tag for path in paths for tag in path], dtype=torch.long)
+        return tags.to(emissions.device)
 
 
 class CRFHead(Head):
