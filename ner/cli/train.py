@@ -1,0 +1,88 @@
+"""`ner train`: train a tagger into a run folder, in one process or data-parallel."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ner.cli.options import CONFIG_DIR, PRESET_DIR, presets
+from ner.utils.errors import ConfigError, NerError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the `train` command and its options."""
+    p = sub.add_parser("train", help="train a tagger into a run folder")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--tokenizer", required=True)
+    p.add_argument("--output", required=True, help="the run folder")
+    p.add_argument("--preset", choices=presets(), help="a shipped model preset")
+    p.add_argument("--config", action="append", default=[], help="YAML config applied over the defaults")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. model.hidden_dim=256"
+    )
+    p.add_argument(
+        "--init",
+        help="start from a run folder (entity types and words it knows keep their weights, new ones start "
+        "fresh; recorded in init.json), a .ckpt checkpoint (epoch, optimizer restored) or a model file",
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="continue the run in --output from its last checkpoint"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in --output")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="data-parallel training processes on this machine, each with its share of the cores (gloo "
+        "on CPU, nccl on GPUs, one GPU each); the global batch is batch_size times N",
+    )
+    p.set_defaults(func=run)
+
+
+def config_paths(args: argparse.Namespace) -> list[Path]:
+    """The base config, then the preset's, then the user's files, in the order they apply."""
+    paths = [CONFIG_DIR / "train_model.yml"]
+    if args.preset:
+        paths.append(PRESET_DIR / f"{args.preset}.yml")
+    return paths + [Path(p) for p in args.config]
+
+
+def run(args: argparse.Namespace) -> None:
+    """Train with the configs and overrides, here, in --nproc processes or in a launcher's group."""
+    from ner.trainers.distributed import launched_world_size
+    from ner.utils.config import TrainConfig, load_config, parse_override
+    from ner.workflows.training import train_model
+
+    overrides = [parse_override(o) for o in args.set]
+    for override in overrides:
+        for key in override.get("tokenizer") or {}:
+            raise ConfigError(
+                f"tokenizer.{key}",
+                "tokenizer settings come from the --tokenizer file; build it with `ner train-tokenizer`",
+            )
+    config = load_config(TrainConfig, config_paths(args), overrides)
+    train_args = {
+        "dataset_dir": args.dataset,
+        "tokenizer_file": args.tokenizer,
+        "run_dir": args.output,
+        "init_from": args.init,
+        "resume": args.resume,
+        "overwrite": args.overwrite,
+        "progress": not args.no_progress,
+    }
+    launched = launched_world_size()
+    if args.nproc < 1:
+        raise NerError(f"--nproc takes a number of processes (1 or more), got {args.nproc}")
+    if args.nproc > 1 and launched > 1:
+        raise NerError("--nproc: this process was started by a launcher (torchrun) already; drop --nproc")
+    if args.nproc > 1:
+        from ner.distributed.training import train_data_parallel
+
+        train_data_parallel(args.nproc, config, train_args)
+    elif launched > 1:
+        from ner.distributed.training import train_in_group
+
+        train_in_group(config, None, train_args)
+    else:
+        train_model(config, **train_args)
