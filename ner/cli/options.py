@@ -10,7 +10,7 @@ from ner.utils.errors import NerError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "scripts" / "configs"
 AUTO_WORKERS_BYTES = 1_000_000
-PRESET_DIR = CONFIG_DIR / "presets"
+PRESET_DIR = Path(__file__).resolve().parents[1] / "presets"
 
 
 def presets() -> list[str]:
