@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ner.data_processing.augmentation import CASINGS, CaseAugmentation, RecasedExamples, recase, recase_tokens
-from ner.data_processing.casing import LOWER, TITLE, UPPER
+from ner.data_processing.casing_classes import LOWER, TITLE, UPPER
 from ner.data_processing.constants import PAD_TOKEN, UNK_TOKEN
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.tokenizer import Tokenizer

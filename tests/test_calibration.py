@@ -7,10 +7,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from ner.nn.tags.calibration import Calibration, fit_temperature, rescaled, span_scores
 from ner.nn.tags.chain import chains, viterbi
 from ner.nn.tags.schemes import BIO
 from ner.nn.tags.scoring import ScoredSpan, keep_confident, scored_spans
+from ner.nn.tags.temperature import Calibration, fit_temperature, rescaled, span_scores
 from ner.runtime.folder import CALIBRATION_FILE
 from ner.utils.errors import DataFormatError
 from ner.utils.reliability import Scored, at_thresholds, calibration, suggest_thresholds

@@ -132,7 +132,16 @@ def test_torchs_own_load_state_dict_reads_old_names():
 
 
 def test_casing_classes_and_the_collator_that_gives_them():
-    from ner.data_processing.casing import LOWER, MIXED, NUMERIC, OTHER, PAD, TITLE, UPPER, casing_class
+    from ner.data_processing.casing_classes import (
+        LOWER,
+        MIXED,
+        NUMERIC,
+        OTHER,
+        PAD,
+        TITLE,
+        UPPER,
+        casing_class,
+    )
     from ner.data_processing.data_collator import DataCollator
     from ner.data_processing.tokenizer import Tokenizer
 

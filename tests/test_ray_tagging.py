@@ -11,7 +11,7 @@ import pytest
 import ray
 from ray.cluster_utils import Cluster
 
-from ner.distributed.corpus import tag_corpus
+from ner.distributed.ray_tagging import tag_corpus
 from ner.distributed.shards import list_shards
 from ner.utils.errors import DataFormatError, NerError
 from ner.workflows.raw_text import predict_raw_file

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> None:
 def tag_on_ray(args: argparse.Namespace, options: dict) -> None:
     """`ner predict --ray`: tag a corpus of shards on a Ray cluster."""
     try:
-        from ner.distributed.corpus import tag_corpus
+        from ner.distributed.ray_tagging import tag_corpus
     except ImportError as err:
         raise NerError(f"--ray needs Ray Data: pip install -e '.[distributed]' ({err})") from None
     if args.format not in ("auto", "raw", "jsonl"):

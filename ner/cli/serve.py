@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> None:
     from ner.inference.opening import open_model
     from ner.runtime.workers import threads_per_worker
     from ner.serve.app import worker_settings
-    from ner.serve.workers import serve_in_workers
+    from ner.serve.supervisor import serve_in_workers
 
     model = open_model(args.experiment, precision=args.precision, min_score=min_score)
     options = {"precision": model.predictor.precision, "min_score": model.predictor.min_score}

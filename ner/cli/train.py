@@ -77,11 +77,11 @@ def run(args: argparse.Namespace) -> None:
     if args.nproc > 1 and launched > 1:
         raise NerError("--nproc: this process was started by a launcher (torchrun) already; drop --nproc")
     if args.nproc > 1:
-        from ner.distributed.training import train_data_parallel
+        from ner.distributed.launcher import train_data_parallel
 
         train_data_parallel(args.nproc, config, train_args)
     elif launched > 1:
-        from ner.distributed.training import train_in_group
+        from ner.distributed.launcher import train_in_group
 
         train_in_group(config, None, train_args)
     else:

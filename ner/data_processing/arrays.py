@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ner.data_processing.casing import PAD, casing_class
+from ner.data_processing.casing_classes import PAD, casing_class
 from ner.data_processing.constants import LABEL_IGNORE_IDX, NER_ENCODING_MAP, PAD_NER_TAG
 from ner.data_processing.vocabulary import Vocabulary
 from ner.data_processing.word_pieces import WordPieces

@@ -14,7 +14,7 @@ from torch import nn
 
 from ner.data_processing.batch import Batch
 from ner.models.ner_predictor import NERPredictor
-from ner.nn.embeddings.casing import CasingEmbedding
+from ner.nn.embeddings.casing_embedding import CasingEmbedding
 from ner.nn.embeddings.char_cnn import CharCNN
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.nn.embeddings.transformer import TransformerEmbedding

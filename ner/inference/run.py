@@ -26,7 +26,7 @@ from ner.inference.precision import probe
 from ner.inference.predictor import Predictor
 from ner.models.ner_predictor import NERPredictor
 from ner.models.tagger import Tagger
-from ner.nn.tags.calibration import Calibration
+from ner.nn.tags.temperature import Calibration
 from ner.runtime.folder import CALIBRATION_FILE, CONFIG_FILE, EXTENSION_FILE, RunFiles, read_best, read_config
 from ner.utils.config import TrainConfig
 from ner.utils.errors import DataFormatError

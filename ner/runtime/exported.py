@@ -12,8 +12,8 @@ import numpy as np
 
 from ner.data_processing.arrays import ArrayCollator
 from ner.data_processing.vocabulary import Vocabulary
-from ner.nn.tags.calibration import Calibration
 from ner.nn.tags.chain import Chain, chains, left_aligned, viterbi
+from ner.nn.tags.temperature import Calibration
 from ner.runtime.folder import (
     CALIBRATION_FILE,
     CARD_FILE,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ner.data_processing.dataset import as_examples, load_dataset
 from ner.inference.opening import open_model
-from ner.nn.tags.calibration import Calibration, fit_temperature, rescaled, span_scores
+from ner.nn.tags.temperature import Calibration, fit_temperature, rescaled, span_scores
 from ner.runtime.folder import CALIBRATION_FILE
 from ner.runtime.model import Model
 from ner.utils.console import log

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from ner.data_processing.casing import NUM_CASING_CLASSES
+from ner.data_processing.casing_classes import NUM_CASING_CLASSES
 from ner.nn.module import Module
 
 
