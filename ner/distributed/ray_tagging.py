@@ -4,8 +4,10 @@ shard per input shard."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
+import typing
 from pathlib import Path
 
 import pyarrow as pa
@@ -26,24 +28,23 @@ from ner.distributed.shards import (
     output_paths,
 )
 from ner.inference.opening import open_model
+from ner.runtime.doc import Entity, TagSequence
 from ner.runtime.folder import pack, unpacked
 from ner.runtime.pipeline import TEXTS_PER_CHUNK, Pipeline
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError, NerError
 
-ENTITY_TYPE = pa.list_(
-    pa.struct(
-        [
-            ("text", pa.string()),
-            ("label", pa.string()),
-            ("start", pa.int64()),
-            ("end", pa.int64()),
-            ("score", pa.float64()),
-        ]
-    )
-)
+ARROW_TYPES = {str: pa.string(), int: pa.int64(), float: pa.float64(), list[str]: pa.list_(pa.string())}
 
-NBEST_TYPE = pa.list_(pa.list_(pa.struct([("tags", pa.list_(pa.string())), ("probability", pa.float64())])))
+
+def arrow_struct(record: type) -> pa.DataType:
+    """The Arrow struct of a dataclass of the tagged-document schema, field by field."""
+    hints = typing.get_type_hints(record)
+    return pa.struct([(f.name, ARROW_TYPES[hints[f.name]]) for f in dataclasses.fields(record)])
+
+
+ENTITY_TYPE = pa.list_(arrow_struct(Entity))
+NBEST_TYPE = pa.list_(pa.list_(arrow_struct(TagSequence)))
 
 
 class ShardTagger:

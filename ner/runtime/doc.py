@@ -1,10 +1,17 @@
-"""A tagged text: its sentences of tokens with offsets, tags, entities with probabilities, and n-best."""
+"""A tagged text: its sentences of tokens with offsets, tags, entities with probabilities, and n-best.
+`Entity` and `TagSequence` are the one schema of what tagging finds: the service's responses and the
+Ray tagger's Arrow columns are read from their fields."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Annotated
+
+from pydantic import Field
 
 from ner.data_processing.text import Token
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 @dataclass(frozen=True)
@@ -16,11 +23,19 @@ class Entity:
     label: str
     start: int
     end: int
-    score: float
+    score: Probability
 
     def to_dict(self) -> dict:
         """The entity as JSON-ready data."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class TagSequence:
+    """One tagging of a sentence and its probability."""
+
+    tags: list[str]
+    probability: Probability
 
 
 @dataclass
@@ -63,7 +78,7 @@ class Doc:
             ]
         if self.nbest is not None and nbest != 0:
             data["nbest"] = [
-                [{"tags": tags, "probability": p} for tags, p in sentence[:nbest]] for sentence in self.nbest
+                [asdict(TagSequence(tags, p)) for tags, p in sentence[:nbest]] for sentence in self.nbest
             ]
         return data
 

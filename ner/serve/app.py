@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import ner
 from ner.inference.opening import open_model
+from ner.runtime.doc import Entity, TagSequence
 from ner.runtime.pipeline import Pipeline
 from ner.serve.batcher import Batcher
 from ner.serve.page import page
@@ -36,29 +37,11 @@ class Limits(BaseModel):
     max_texts: int = 64
 
 
-class EntityOut(BaseModel):
-    """An entity: its text, type, character offsets (`end` exclusive) and the model's probability of
-    exactly this span with this type."""
-
-    text: str
-    label: str
-    start: int
-    end: int
-    score: float = Field(ge=0.0, le=1.0)
-
-
-class TagSequence(BaseModel):
-    """One tagging of a sentence and its probability."""
-
-    tags: list[str]
-    probability: float = Field(ge=0.0, le=1.0)
-
-
 class DocumentOut(BaseModel):
     """A tagged text; `nbest` (each sentence's best tag sequences) only when the request asked for it."""
 
     text: str
-    entities: list[EntityOut]
+    entities: list[Entity]
     nbest: list[list[TagSequence]] | None = Field(None, description="present when nbest > 0 was asked")
 
 
