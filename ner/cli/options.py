@@ -9,7 +9,6 @@ from ner.utils.config import PRECISIONS
 from ner.utils.errors import NerError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "scripts" / "configs"
-AUTO_WORKERS_BYTES = 1_000_000
 PRESET_DIR = Path(__file__).resolve().parents[1] / "presets"
 
 
@@ -30,15 +29,10 @@ def open_options(args: argparse.Namespace) -> dict:
     }
 
 
-def workers_for(value: str, input_path: Path | None) -> int:
-    """The worker processes asked for, or for `auto` every core when the input file is large enough to
-    pay for starting them (1 MB), else one (and one where there is no input file: the service)."""
-    from ner.runtime.workers import available_cores
-
+def parse_workers(value: str) -> int | None:
+    """The number of worker processes asked for, or None for `auto` (the workflow's rule decides)."""
     if value == "auto":
-        large = input_path is not None and input_path.is_file()
-        large = large and input_path.stat().st_size >= AUTO_WORKERS_BYTES
-        return available_cores() if large else 1
+        return None
     if not value.isdigit() or int(value) < 1:
         raise NerError(f"--workers takes a number of processes (1 or more) or auto, got {value!r}")
     return int(value)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from ner.cli.options import add_model_parser, add_workers, open_options, workers_for
+from ner.cli.options import add_model_parser, add_workers, open_options, parse_workers
 from ner.utils.errors import NerError
 
 
@@ -54,14 +53,9 @@ def run(args: argparse.Namespace) -> None:
     if args.output_format is not None:
         raise NerError("--output-format: names the shards' format with --ray; a single file's is its suffix")
     if raw_format(args.input, args.format):
-        workers = workers_for(args.workers, Path(args.input))
-        if workers > 1:
-            from ner.runtime.folder import worker_preload
-            from ner.runtime.workers import start_worker_server
-
-            start_worker_server(worker_preload(args.experiment))
         from ner.workflows.raw_text import predict_raw_file
 
+        workers = parse_workers(args.workers)
         predict_raw_file(
             args.experiment, args.input, args.output, args.format, args.nbest, workers, **options
         )
@@ -85,7 +79,7 @@ def tag_on_ray(args: argparse.Namespace, options: dict) -> None:
         raise NerError("--ray: shards are .jsonl, .txt or .parquet files, read by their suffix")
     if args.cpus_per_worker <= 0:
         raise NerError(f"--cpus-per-worker must be above 0, got {args.cpus_per_worker}")
-    workers = None if args.workers == "auto" else workers_for(args.workers, None)
+    workers = parse_workers(args.workers)
     tag_corpus(
         args.experiment,
         args.input,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ner.cli.options import add_min_score, add_precision, add_workers, workers_for
+from ner.cli.options import add_min_score, add_precision, add_workers, parse_workers
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> None:
 
     limits = Limits(max_chars=args.max_chars, max_texts=args.max_texts)
     where = f"http://{args.host}:{args.port}"
-    workers = workers_for(args.workers, None)
+    workers = parse_workers(args.workers) or 1
     min_score = None if args.min_score is None else parse_min_score(args.min_score)
     if workers == 1:
         app = create_app(args.experiment, limits, precision=args.precision, min_score=min_score)

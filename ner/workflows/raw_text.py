@@ -12,12 +12,17 @@ from ner.data_processing.readers import raw_format, stream_documents
 from ner.inference.opening import open_model
 from ner.inference.render import PAGE_END, colours, page_start, render_doc
 from ner.runtime.doc import Doc
+from ner.runtime.folder import worker_preload
 from ner.runtime.pipeline import TEXTS_PER_CHUNK, Pipeline, chunked, worker_pipeline
-from ner.runtime.workers import ordered_map
+from ner.runtime.workers import available_cores, ordered_map, start_worker_server
 from ner.utils.console import log
 from ner.utils.errors import DataFormatError
 from ner.utils.io import atomic_path
 from ner.utils.spans import entity_types
+
+# The input size from which every core tags a file faster than one process on this project's machines
+# (benchmarks/workers.py; docs/benchmarks.md).
+AUTO_WORKERS_BYTES = 1_000_000
 
 
 def jsonl_record(record: dict, doc: Doc, palette: dict[str, str]) -> str:
@@ -56,17 +61,28 @@ def format_in_worker(job: tuple[list[dict], int, str]) -> str:
     return format_chunk(worker_pipeline(), job)
 
 
+def auto_workers(input_path: str | Path) -> int:
+    """Every core for a file of `AUTO_WORKERS_BYTES` or more, else one process."""
+    path = Path(input_path)
+    large = path.is_file() and path.stat().st_size >= AUTO_WORKERS_BYTES
+    return available_cores() if large else 1
+
+
 def predict_raw_file(
     run_dir: str | Path,
     input_path: str | Path,
     output_path: str | Path,
     fmt: str = "auto",
     nbest: int = 0,
-    workers: int = 1,
+    workers: int | None = 1,
     **options: object,
 ) -> int:
-    """Tag a raw-text file into `output_path` (written whole or not at all) in `workers` processes;
-    returns the document count. `options` go to `open_run` (epoch, precision, document consistency)."""
+    """Tag a raw-text file into `output_path` (written whole or not at all) in `workers` processes (None:
+    as `auto_workers` decides); returns the document count. `options` go to `open_model` (epoch,
+    precision, document consistency, min_score)."""
+    workers = auto_workers(input_path) if workers is None else workers
+    if workers > 1:
+        start_worker_server(worker_preload(run_dir))
     output_format = format_of(output_path, WRITERS)
     if output_format is None:
         suffix = Path(output_path).suffix or "no suffix"
