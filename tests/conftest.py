@@ -17,6 +17,8 @@ from ner.data_processing.tokenizer import Tokenizer
 from ner.utils.cache import CACHE_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+LEGACY_RUN = FIXTURES / "legacy_run"
 DATA_DIR = ROOT.parent / "shared" / "data"
 WIKINEURAL = DATA_DIR / "wikineural-en"
 CONLL = DATA_DIR / "conll2003-en"

@@ -15,10 +15,10 @@ from ner.distributed.ray_tagging import tag_corpus
 from ner.distributed.shards import list_shards
 from ner.utils.errors import DataFormatError, NerError
 from ner.workflows.raw_text import predict_raw_file
-from tests.conftest import WIKINEURAL, require_data
+from tests.conftest import LEGACY_RUN, WIKINEURAL, require_data
 from tests.helpers import ner
 
-RUN = Path(__file__).resolve().parent / "fixtures" / "legacy_run"
+RUN = LEGACY_RUN
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ import os
 import platform
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -19,8 +18,8 @@ from ner.inference import predictor as predictor_module
 from ner.inference.predictor import Predictor
 from ner.models.tagger import as_tagger
 from ner.utils.cache import cache_dir
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SENTENCES = [["Anna", "lives", "in", "Rome"], ["Acme", "Corp", "hires"], ["Paris"]]
 LABELS = list(DEFAULT_LABELS)
 

@@ -2,7 +2,6 @@
 
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -12,8 +11,9 @@ import ner
 import ner.workflows.raw_text
 from ner.cli import main
 from ner.data_processing.text import TextSplitter
+from tests.conftest import LEGACY_RUN
 
-RUN = Path(__file__).resolve().parent / "fixtures" / "legacy_run"
+RUN = LEGACY_RUN
 
 
 @pytest.fixture(scope="module")

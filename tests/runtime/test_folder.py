@@ -2,7 +2,6 @@
 
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -18,9 +17,9 @@ from ner.runtime.folder import (
     unpacked,
 )
 from ner.utils.errors import DataFormatError, NerError
+from tests.conftest import LEGACY_RUN, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-RUN = ROOT / "tests" / "fixtures" / "legacy_run"
+RUN = LEGACY_RUN
 
 
 def test_only_the_folder_module_names_a_model_folders_files():

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,8 +17,8 @@ from ner.data_processing.word_pieces import WordPieces  # noqa: E402
 from ner.models.ner_predictor import NERPredictor  # noqa: E402
 from ner.nn.embeddings.transformer import TransformerEmbedding  # noqa: E402
 from ner.workflows.training import parameter_groups  # noqa: E402
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SENTENCE = ["EU", "rejects", "German", "call", "to", "boycott", "Kaliningrad", "lamb", "."]
 
 

@@ -1,11 +1,9 @@
 """File formats: each suffix is written once, in ner/data_processing/formats.py."""
 
 import re
-from pathlib import Path
 
 from ner.data_processing.formats import SUFFIXES, conll_sentence, file_name, format_of, listed, suffixes
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 
 def test_only_the_formats_module_spells_a_formats_suffix():

@@ -1,14 +1,14 @@
 """The HTTP service: every endpoint, every bad request answered 4xx, concurrent requests batched."""
 
 import concurrent.futures
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from ner.serve.app import Limits, create_app
+from tests.conftest import LEGACY_RUN
 
-RUN = Path(__file__).resolve().parent / "fixtures" / "legacy_run"
+RUN = LEGACY_RUN
 
 
 @pytest.fixture(scope="module")

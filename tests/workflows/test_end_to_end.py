@@ -4,7 +4,6 @@ import json
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 import torch
@@ -19,10 +18,9 @@ from ner.models.ner_predictor import NERPredictor
 from ner.nn.tags.document_consistency import majority_types, phrase
 from ner.utils.spans import tag_spans
 from ner.workflows.prediction import predict_tags
-from tests.conftest import CONLL, WIKINEURAL, require_data
+from tests.conftest import CONLL, ROOT, WIKINEURAL, require_data
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[1]
 SMALL = [
     "--set",
     "model.embedding_dim=32",

@@ -18,7 +18,7 @@ from ner.export import onnx as export
 from ner.inference.opening import open_model
 from ner.nn.tags.chain import chains, viterbi
 from ner.runtime.exported import Exported
-from tests.conftest import ROOT, service, site_packages
+from tests.conftest import LEGACY_RUN, ROOT, service, site_packages
 from tests.helpers import conll_slice, train_glove
 from tests.helpers import ner as ner_cli
 
@@ -128,10 +128,10 @@ def test_a_part_without_an_export_path_stops_with_one_line(exported, tmp_path):
 
 
 def test_the_notebooks_legacy_run_exports_and_tags_as_it_did(tmp_path):
-    ner_cli("export", ROOT / "tests/fixtures/legacy_run", "--output", tmp_path / "onnx")
+    ner_cli("export", LEGACY_RUN, "--output", tmp_path / "onnx")
     sentences = [["EU", "rejects", "German", "call"], ["Peter", "Blackburn"]]
     assert ner.load(tmp_path / "onnx").model.predictor.tag(sentences) == ner.load(
-        ROOT / "tests/fixtures/legacy_run"
+        LEGACY_RUN
     ).model.predictor.tag(sentences)
 
 

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-RUN = ROOT / "tests" / "fixtures" / "legacy_run"
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 if not (CHROMIUM and DRIVER):
@@ -25,7 +23,9 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-from tests.conftest import service  # noqa: E402
+from tests.conftest import LEGACY_RUN, service  # noqa: E402
+
+RUN = LEGACY_RUN
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ in several worker processes."""
 import concurrent.futures
 import json
 import urllib.request
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -13,9 +12,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
 from ner.serve.app import Limits, create_app
-from tests.conftest import service
+from tests.conftest import LEGACY_RUN, service
 
-RUN = Path(__file__).resolve().parent / "fixtures" / "legacy_run"
+RUN = LEGACY_RUN
 APP = create_app(RUN, Limits(max_chars=300, max_texts=4))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 # A request over the size limits breaks the schema (maxLength, maxItems) and is refused with 413.

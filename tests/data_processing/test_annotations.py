@@ -4,7 +4,6 @@ where they were read, or expanded, contracted or skipped, and counted."""
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -15,10 +14,10 @@ from ner.data_processing.readers import read_conll
 from ner.data_processing.text import TextSplitter
 from ner.utils.errors import DataFormatError
 from ner.utils.spans import tag_spans
-from tests.conftest import CONLL
+from tests.conftest import CONLL, LEGACY_RUN
 from tests.helpers import conll_slice, ner, train_glove
 
-RUN = Path(__file__).resolve().parent / "fixtures" / "legacy_run"
+RUN = LEGACY_RUN
 
 # Emoji before entities (offsets in code points), CRLF line ends, a span ending inside a word
 # ("Edward D" of "Edward D. Farr") and two overlapping spans.

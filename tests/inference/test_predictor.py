@@ -1,7 +1,6 @@
 """The tagger contract and the one Predictor every caller tags through."""
 
 import os
-from pathlib import Path
 
 import pytest
 import torch
@@ -23,10 +22,10 @@ from ner.runtime.workers import WorkerSetup, ordered_map
 from ner.trainers.trainer import Trainer
 from ner.utils.errors import DataFormatError, NerError
 from ner.workflows.submission import predict_test_spans
+from tests.conftest import LEGACY_RUN, ROOT
 from tests.helpers import documented_dataset
 
-RUN = Path(__file__).resolve().parent / "fixtures" / "legacy_run"
-ROOT = Path(__file__).resolve().parents[1]
+RUN = LEGACY_RUN
 LABELS = list(DEFAULT_LABELS)
 SENTENCES = [["Anna", "visits", "Rome", "."], ["Acme"], ["ROME", "wins", "the", "cup", "in", "Paris"]]
 

@@ -2,7 +2,6 @@
 
 import json
 import shutil
-from pathlib import Path
 
 from ner.cli import main
 from ner.data_processing.tokenizer import Tokenizer
@@ -10,8 +9,8 @@ from ner.inference.run import open_run
 from ner.models.ner_predictor import NERPredictor
 from ner.runtime.folder import read_config
 from ner.utils.serialization import load_safetensors
+from tests.conftest import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 RUN = FIXTURES / "legacy_run"
 
 

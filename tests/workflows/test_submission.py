@@ -1,16 +1,16 @@
 """Submissions go through the run's Predictor: its precision, document consistency and files."""
 
 import zipfile
-from pathlib import Path
 
 from ner.data_processing.dataset import load_dataset
 from ner.inference.predictor import Predictor
 from ner.inference.run import open_run
 from ner.utils.spans import get_named_entity_spans
 from ner.workflows.submission import make_submission, predict_test_spans
+from tests.conftest import LEGACY_RUN
 from tests.helpers import documented_dataset
 
-RUN = Path(__file__).resolve().parent / "fixtures" / "legacy_run"
+RUN = LEGACY_RUN
 DOC = "-DOCSTART-\tO\n\n"
 SENTENCES = ["Anna\tB-PER\nvisits\tO\nRome\tB-LOC\n", "ROME\tB-LOC\nwins\tO\n"]
 
