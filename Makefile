@@ -13,7 +13,7 @@ RNN_PRESET ?= glove-bilstm-crf
 FFNN_MINUTES ?= 4
 RNN_MINUTES ?= 9
 
-.PHONY: setup setup-bench setup-extras demo test lint bench-accuracy bench-speed clean
+.PHONY: setup setup-bench setup-extras demo test test-fast lint bench-accuracy bench-speed clean
 
 setup: $(VENV)/.installed
 
@@ -52,6 +52,10 @@ $(VENV)/.extras: $(VENV)/.installed
 
 test: setup-extras
 	$(BIN)/python -m pytest -q
+
+# The unit tests: what `make setup` installs is enough, and they take a few minutes.
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not e2e"
 
 lint: setup
 	$(BIN)/ruff check ner scripts tests benchmarks

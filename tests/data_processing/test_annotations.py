@@ -173,6 +173,7 @@ def test_policies_expand_contract_and_skip_the_misaligned_span_and_count_it(tmp_
     assert tagged["skip"][:3] == ["O", "O", "O"]
 
 
+@pytest.mark.e2e
 def test_create_dataset_reads_annotated_texts_and_reports_the_alignment(tmp_path):
     paths = write_all(tmp_path / "exports")
     corpus = tmp_path / "corpus"
@@ -188,6 +189,7 @@ def test_create_dataset_reads_annotated_texts_and_reports_the_alignment(tmp_path
     assert dataset["train"][0]["NER"][5] == "B-LOC" and dataset["train"][0]["document"] == 0
 
 
+@pytest.mark.e2e
 def test_a_corrected_prediction_goes_back_in_as_training_data(tmp_path):
     texts = ["Angela Merkel met Emmanuel Macron in Paris on Monday.", "Nothing happened in the city of Lyon."]
     source = tmp_path / "texts.txt"
@@ -252,6 +254,7 @@ def test_evaluating_a_span_file_gives_the_figures_of_the_same_documents_in_conll
     assert scores["span_f1_micro"] > 0.3, "the model finds entities, so equal figures are not all zeros"
 
 
+@pytest.mark.e2e
 def test_create_dataset_gives_the_same_dataset_from_every_format(tmp_path):
     datasets = {}
     for fmt, path in write_all(tmp_path / "exports").items():

@@ -87,6 +87,7 @@ def vector_config(tmp_path, dim=16, checksum=None):
     return tmp_path / "vectors.yml"
 
 
+@pytest.mark.e2e
 def test_training_starts_the_embedding_from_the_vectors_and_records_them(prepared, tmp_path):
     config = vector_config(tmp_path)
     run = tmp_path / "run"
@@ -106,6 +107,7 @@ def test_training_starts_the_embedding_from_the_vectors_and_records_them(prepare
     assert torch.allclose(weights[token2id["Rome"]], torch.from_numpy(vectors.matrix[1]), atol=1e-6)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "dim, checksum, message",
     [
@@ -124,6 +126,7 @@ def test_vectors_that_do_not_fit_are_refused_before_the_run_folder(
     assert not run.exists()
 
 
+@pytest.mark.e2e
 def test_words_the_training_data_lacks_are_predicted_with_their_vectors(prepared, tmp_path, monkeypatch):
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     config = vector_config(tmp_path)

@@ -25,6 +25,8 @@ from tests.helpers import conll_slice as write_conll_slice
 from tests.helpers import ner
 from tests.helpers import train_glove as train
 
+pytestmark = pytest.mark.e2e
+
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
 SENTENCES = [
     ("Angela Merkel visited Paris .", "B-PER I-PER O B-LOC O"),

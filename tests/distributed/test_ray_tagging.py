@@ -8,15 +8,19 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import ray
-from ray.cluster_utils import Cluster
 
-from ner.distributed.ray_tagging import tag_corpus
-from ner.distributed.shards import list_shards
-from ner.utils.errors import DataFormatError, NerError
-from ner.workflows.raw_text import predict_raw_file
-from tests.conftest import LEGACY_RUN, WIKINEURAL, require_data
-from tests.helpers import ner
+ray = pytest.importorskip("ray", reason="needs the distributed extra")
+
+from ray.cluster_utils import Cluster  # noqa: E402
+
+from ner.distributed.ray_tagging import tag_corpus  # noqa: E402
+from ner.distributed.shards import list_shards  # noqa: E402
+from ner.utils.errors import DataFormatError, NerError  # noqa: E402
+from ner.workflows.raw_text import predict_raw_file  # noqa: E402
+from tests.conftest import LEGACY_RUN, WIKINEURAL, require_data  # noqa: E402
+from tests.helpers import ner  # noqa: E402
+
+pytestmark = pytest.mark.e2e
 
 RUN = LEGACY_RUN
 

@@ -25,6 +25,8 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from tests.conftest import LEGACY_RUN, service  # noqa: E402
 
+pytestmark = pytest.mark.e2e
+
 RUN = LEGACY_RUN
 
 

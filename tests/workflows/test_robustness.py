@@ -14,6 +14,8 @@ from ner.utils.serialization import load_torch
 from tests.conftest import ROOT
 from tests.helpers import SEED_TRAIN, ner, train, write_corpus
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
