@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ner.cli.options import add_model_parser, open_options
+from ner.cli.options import add_model_parser, model_of, open_options
 from ner.data_processing.augmentation import CASINGS
 from ner.utils.errors import NerError
 
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> None:
         )
     scoring = Scoring(args.plot, args.suggest_thresholds, target)
     result = evaluate_file(
-        args.experiment, args.input, args.format, args.casing, scoring, **open_options(args)
+        model_of(args), args.input, args.format, args.casing, scoring, **open_options(args)
     )
     if args.json:
         atomic_write_json(args.json, result)

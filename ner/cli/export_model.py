@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ner.cli.options import RUN_HELP, add_model_argument, model_of
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Add the `export` command and its options."""
@@ -11,7 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "export",
         help="export a run to ONNX: a folder that ner.load, ner predict and ner serve run without torch",
     )
-    p.add_argument("run", help="the run folder")
+    add_model_argument(p, RUN_HELP)
     p.add_argument("--format", default="onnx", choices=["onnx"])
     p.add_argument("--output", required=True, help="the folder to write (must not exist)")
     p.add_argument(
@@ -31,4 +33,4 @@ def run(args: argparse.Namespace) -> None:
     """Export the run to ONNX in the output folder."""
     from ner.export.onnx import export_run
 
-    export_run(args.run, args.output, args.format, args.quantize, args.dataset)
+    export_run(model_of(args), args.output, args.format, args.quantize, args.dataset)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ner.cli.options import RUN_HELP, add_model_argument, model_of
 from ner.utils.errors import NerError
 
 
@@ -12,7 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "inspect", help="show a run's predictions for a sentence, optionally an activation heatmap"
     )
-    p.add_argument("--experiment", required=True)
+    add_model_argument(p, RUN_HELP)
     p.add_argument("--text", required=True, help="space-separated tokens")
     p.add_argument("--labels", help="space-separated true tags, to colour the table")
     p.add_argument("--epoch", type=int)
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> None:
     from ner.inference.run import open_run
     from ner.utils.visualize import inspect_preds, visualize_activations
 
-    opened = open_run(args.experiment, args.epoch, precision="float32")
+    opened = open_run(model_of(args), args.epoch, precision="float32")
     tokens = args.text.split()
     labels = args.labels.split() if args.labels else None
     if labels is not None and len(labels) != len(tokens):

@@ -63,12 +63,31 @@ def add_workers(parser: argparse.ArgumentParser, text: str) -> None:
     parser.add_argument("--workers", default="auto", metavar="N", help=text)
 
 
+MODEL_HELP = "a run folder, a folder written by `ner export`, or an installed model package's name"
+RUN_HELP = "a run folder written by `ner train`, or an installed model package's name"
+
+
+def add_model_argument(parser: argparse.ArgumentParser, text: str = MODEL_HELP) -> None:
+    """The MODEL a command uses, given as its first argument or as --experiment."""
+    parser.add_argument("model", nargs="?", metavar="MODEL", help=text)
+    parser.add_argument("--experiment", metavar="MODEL", help="MODEL, given as an option")
+
+
+def model_of(args: argparse.Namespace) -> str:
+    """The model a command was given, as MODEL or as --experiment (one of them, or both the same)."""
+    given = {name for name in (args.model, args.experiment) if name is not None}
+    if len(given) != 1:
+        problem = "two different models" if given else "no model"
+        raise NerError(f"{problem}: name one, as MODEL or as --experiment MODEL")
+    return given.pop()
+
+
 def add_model_parser(
     sub: argparse._SubParsersAction, name: str, text: str, spans: tuple[str, ...]
 ) -> argparse.ArgumentParser:
     """Add `predict` or `evaluate` with the options both take: the run, the input, how to open the model."""
     p = sub.add_parser(name, help=text)
-    p.add_argument("--experiment", required=True, help="a run folder written by `ner train`")
+    add_model_argument(p)
     p.add_argument("--input", required=True)
     p.add_argument(
         "--format",

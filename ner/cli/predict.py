@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ner.cli.options import add_model_parser, add_workers, open_options, parse_workers
+from ner.cli.options import add_model_parser, add_workers, model_of, open_options, parse_workers
 from ner.utils.errors import NerError
 
 
@@ -56,9 +56,7 @@ def run(args: argparse.Namespace) -> None:
         from ner.workflows.raw_text import predict_raw_file
 
         workers = parse_workers(args.workers)
-        predict_raw_file(
-            args.experiment, args.input, args.output, args.format, args.nbest, workers, **options
-        )
+        predict_raw_file(model_of(args), args.input, args.output, args.format, args.nbest, workers, **options)
         return
     if args.workers not in ("auto", "1"):
         raise NerError(
@@ -66,7 +64,7 @@ def run(args: argparse.Namespace) -> None:
         )
     from ner.workflows.prediction import predict_file
 
-    predict_file(args.experiment, args.input, args.output, args.format, **options)
+    predict_file(model_of(args), args.input, args.output, args.format, **options)
 
 
 def tag_on_ray(args: argparse.Namespace, options: dict) -> None:
@@ -81,7 +79,7 @@ def tag_on_ray(args: argparse.Namespace, options: dict) -> None:
         raise NerError(f"--cpus-per-worker must be above 0, got {args.cpus_per_worker}")
     workers = parse_workers(args.workers)
     tag_corpus(
-        args.experiment,
+        model_of(args),
         args.input,
         args.output,
         args.ray or None,

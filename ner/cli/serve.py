@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 
-from ner.cli.options import add_min_score, add_precision, add_workers, parse_workers
+from ner.cli.options import (
+    add_min_score,
+    add_model_argument,
+    add_precision,
+    add_workers,
+    model_of,
+    parse_workers,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Add the `serve` command and its options."""
     p = sub.add_parser("serve", help="serve a run over HTTP: POST /v1/entities, a page at /, docs at /docs")
-    p.add_argument("experiment", help="a run folder written by `ner train`")
+    add_model_argument(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--max-chars", type=int, default=100_000, help="longest text a request may send")
@@ -29,13 +36,14 @@ def run(args: argparse.Namespace) -> None:
     from ner.utils.console import log
     from ner.utils.thresholds import parse_min_score
 
+    served = model_of(args)
     limits = Limits(max_chars=args.max_chars, max_texts=args.max_texts)
     where = f"http://{args.host}:{args.port}"
     workers = parse_workers(args.workers) or 1
     min_score = None if args.min_score is None else parse_min_score(args.min_score)
     if workers == 1:
-        app = create_app(args.experiment, limits, precision=args.precision, min_score=min_score)
-        log.print(f"serving {args.experiment} on {where} (page at /, API docs at /docs)")
+        app = create_app(served, limits, precision=args.precision, min_score=min_score)
+        log.print(f"serving {served} on {where} (page at /, API docs at /docs)")
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=30)
         return
     import os
@@ -45,11 +53,9 @@ def run(args: argparse.Namespace) -> None:
     from ner.serve.app import worker_settings
     from ner.serve.supervisor import serve_in_workers
 
-    model = open_model(args.experiment, precision=args.precision, min_score=min_score)
+    model = open_model(served, precision=args.precision, min_score=min_score)
     options = {"precision": model.predictor.precision, "min_score": model.predictor.min_score}
-    os.environ.update(worker_settings(args.experiment, limits, options, threads_per_worker(workers)))
+    os.environ.update(worker_settings(served, limits, options, threads_per_worker(workers)))
     del model
-    log.print(
-        f"serving {args.experiment} on {where} with {workers} worker processes (page at /, docs at /docs)"
-    )
+    log.print(f"serving {served} on {where} with {workers} worker processes (page at /, docs at /docs)")
     serve_in_workers("ner.serve.app:app_from_environment", workers, args.host, args.port)
