@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import torch
+from datasets import DatasetDict
 from torch import nn
 from torch.optim import AdamW
 
@@ -246,16 +247,7 @@ def train_model(
     if last_epoch is not None:
         trainer.from_checkpoint(tracker.checkpoint_path(last_epoch))
     elif init_from is not None:
-        init_from = Path(init_from)
-        if init_from.is_dir():
-            if world.is_main:
-                start_from_run(model, config, tokenizer, init_from, tracker)
-        elif init_from.suffix == ".ckpt":
-            trainer.from_checkpoint(init_from)
-            trainer.planned_epochs = None
-        elif world.is_main:
-            model.load_weights(read_weights(init_from), str(init_from))
-        world.copy_from_main(model)
+        start_from(trainer, config, tokenizer, Path(init_from), tracker, world)
     run = config.train_and_eval
     # Resuming finishes the planned epochs; starting from another run's checkpoint trains num_epochs more.
     num_epochs = run.num_epochs if last_epoch is not None else trainer.start_epoch + run.num_epochs
@@ -268,10 +260,38 @@ def train_model(
         run.keep_checkpoints,
         run.max_minutes,
     )
-    best = tracker.best() if world.is_main else None
-    if best is not None:
-        log.print(f"best epoch {best['epoch']}: {best['metric']} {best['value']:.4f}  ->  {tracker.run_dir}")
-        if "val" in dataset:
-            best_model = open_run(tracker.run_dir, precision="float32")
-            calibrate_split(best_model, dataset["val"], f"{Path(dataset_dir).name}/val")
+    if world.is_main:
+        report_best(tracker, dataset, Path(dataset_dir).name)
     return trainer
+
+
+def start_from(
+    trainer: Trainer,
+    config: TrainConfig,
+    tokenizer: Tokenizer,
+    source: Path,
+    tracker: ExperimentTracker,
+    world: World,
+) -> None:
+    """Start a new run from `--init`: another run folder, a checkpoint (epoch and optimizer restored) or
+    a model file; every process then holds the main process's weights."""
+    model = trainer.model
+    if source.is_dir():
+        if world.is_main:
+            start_from_run(model, config, tokenizer, source, tracker)
+    elif source.suffix == ".ckpt":
+        trainer.from_checkpoint(source)
+        trainer.planned_epochs = None
+    elif world.is_main:
+        model.load_weights(read_weights(source), str(source))
+    world.copy_from_main(model)
+
+
+def report_best(tracker: ExperimentTracker, dataset: DatasetDict, dataset_name: str) -> None:
+    """Say which epoch was best, and calibrate that epoch's model on the validation split."""
+    best = tracker.best()
+    if best is None:
+        return
+    log.print(f"best epoch {best['epoch']}: {best['metric']} {best['value']:.4f}  ->  {tracker.run_dir}")
+    if "val" in dataset:
+        calibrate_split(open_run(tracker.run_dir, precision="float32"), dataset["val"], f"{dataset_name}/val")
