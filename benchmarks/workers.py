@@ -4,10 +4,10 @@ and with every core (`--workers N`), each in a new process, interleaved, the bes
     python -m benchmarks.workers RUN_DIR [--corpus ../shared/data/wikineural-en]
         [--sizes 0.5 1 2 4 8] [--rounds 2]
 
-Texts: the corpus's test sentences detokenized, 8 to a paragraph, as JSON lines, repeated up to each
-size in MB. Prints each size's wall seconds with one process and with all cores, their ratio, and the
-smallest size from which all cores were faster at that size and every larger one: the rule `--workers
-auto` follows (`ner.workflows.raw_text.AUTO_WORKERS_BYTES`).
+Texts: the corpus's test sentences (`test.tokens`) detokenized, 8 to a paragraph, as JSON lines,
+repeated up to each size in MB. Prints each size's wall seconds with one process and with all cores,
+their ratio, and the smallest size from which all cores were faster at that size and every larger one:
+the rule `--workers auto` follows (`ner.workflows.raw_text.AUTO_WORKERS_BYTES`).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     cores = available_cores()
-    texts = paragraphs([s.tokens for s in read_conll(args.corpus / "test.conll").sentences])
+    texts = paragraphs([s.tokens for s in read_conll(args.corpus / "test.tokens").sentences])
     print(
         f"CPU capability {cpu_capability()}, {cores} cores; auto now starts workers from {AUTO_WORKERS_BYTES:,} bytes"
     )

@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_workers(
         p,
         "raw text: worker processes, each with its share of the cores (auto: all cores "
-        "for inputs of 1 MB or more, else 1); with --ray, Ray actors (auto: as many as the "
+        "for inputs of 2 MB or more, else 1); with --ray, Ray actors (auto: as many as the "
         "cluster's CPUs hold)",
     )
     p.add_argument(

@@ -20,9 +20,10 @@ from ner.utils.errors import DataFormatError
 from ner.utils.io import atomic_path
 from ner.utils.spans import entity_types
 
-# The input size from which every core tags a file faster than one process on this project's machines
+# The input size from which every core tags a file faster than one process, with a margin: 2 cores gave
+# 1.07x at 1 MB, 1.21x at 2 MB here, and 0.93x-1.15x at 1.4 MB on another machine of the same kind
 # (benchmarks/workers.py; docs/benchmarks.md).
-AUTO_WORKERS_BYTES = 1_000_000
+AUTO_WORKERS_BYTES = 2_000_000
 
 
 def jsonl_record(record: dict, doc: Doc, palette: dict[str, str]) -> str:
