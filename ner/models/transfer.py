@@ -10,6 +10,7 @@ import torch
 from ner.data_processing.tokenizer import Tokenizer
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.nn.heads.head import Head
+from ner.nn.tags.schemes import entity_types
 from ner.utils.errors import DataFormatError
 
 
@@ -60,7 +61,8 @@ def transfer_weights(
         else:
             state[key] = value
     model.load_state_dict(state)
-    old_types, new_types = entity_types_of(source_model), entity_types_of(model)
+    old_types = entity_types(head_of(source_model)[1].scheme.bio_labels)
+    new_types = entity_types(head_of(model)[1].scheme.bio_labels)
     return Transfer(
         [t for t in new_types if t in old_types],
         [t for t in new_types if t not in old_types],
@@ -104,11 +106,6 @@ def tag_index_map(model: torch.nn.Module, source_model: torch.nn.Module) -> dict
     if new.name != old.name:
         raise ValueError(f"the source tags in {old.name}, this model in {new.name}; use the same tag_scheme")
     return {i: old.index[tag] for i, tag in enumerate(new.labels) if tag in old.index}
-
-
-def entity_types_of(model: torch.nn.Module) -> list[str]:
-    """The entity types of the model's head, in label order."""
-    return list(dict.fromkeys(label[2:] for label in head_of(model)[1].scheme.bio_labels if label != "O"))
 
 
 def word_parameters(model: torch.nn.Module) -> set[str]:

@@ -15,7 +15,7 @@ from ner.nn.tags.document_consistency import harmonize_documents
 from ner.nn.tags.schemes import TAG_SCHEMES
 from ner.nn.tags.scoring import ScoredSpan, keep_confident, scored_spans
 from ner.utils.config import TrainConfig
-from ner.utils.spans import entity_types
+from ner.utils.spans import listed_types
 from ner.utils.thresholds import MinScore, check_min_score
 
 
@@ -66,7 +66,7 @@ class TokenPredictor(abc.ABC):
         """`min_score` checked against this model's entity types."""
         if min_score is None:
             return None
-        return check_min_score(min_score, entity_types(dict(enumerate(self.labels))), where)
+        return check_min_score(min_score, listed_types(dict(enumerate(self.labels))), where)
 
     @abc.abstractmethod
     def tag_batch(

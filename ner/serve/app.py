@@ -22,7 +22,7 @@ from ner.runtime.doc import Entity, TagSequence
 from ner.runtime.pipeline import Pipeline
 from ner.serve.batcher import Batcher
 from ner.serve.page import page
-from ner.utils.spans import entity_types
+from ner.utils.spans import listed_types
 from ner.utils.thresholds import ThresholdError, check_min_score
 
 MAX_NBEST = 10
@@ -143,7 +143,7 @@ def model_summary(pipeline: Pipeline) -> dict:
         "run": run.name,
         "version": ner.__version__,
         "labels": run.labels,
-        "entity_types": entity_types(run.id2label),
+        "entity_types": listed_types(run.id2label),
         "model": run.config.model.model_dump(),
         "word_vectors": run.config.word_vectors.model_dump(),
         "predict": run.config.predict.model_dump()
@@ -183,7 +183,7 @@ def create_app(source: str | Path, limits: Limits | None = None, **options: obje
     pipeline = Pipeline(open_model(source, **options))
     summary = model_summary(pipeline)
     batcher = Batcher(pipeline)
-    TextRequest, TextsRequest = request_models(limits, entity_types(pipeline.model.id2label))
+    TextRequest, TextsRequest = request_models(limits, listed_types(pipeline.model.id2label))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ner.utils.errors import ConfigError, DataFormatError
 from ner.utils.files import read_lines
-from ner.utils.spans import entity_types
+from ner.utils.spans import listed_types
 from ner.utils.thresholds import ThresholdError, check_min_score
 
 PRECISIONS = ("float32", "bfloat16")
@@ -313,7 +313,7 @@ class TrainConfig(Section):
         )
         if self.labels and self.predict.min_score is not None:
             try:
-                check_min_score(self.predict.min_score, entity_types(dict(enumerate(self.labels))))
+                check_min_score(self.predict.min_score, listed_types(dict(enumerate(self.labels))))
             except ThresholdError as err:
                 raise ConfigError(f"predict.{err.where}", err.problem) from None
         return self

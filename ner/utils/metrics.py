@@ -10,7 +10,7 @@ from seqeval.metrics.sequence_labeling import precision_recall_fscore_support as
 from sklearn.metrics import precision_recall_fscore_support
 
 from ner.data_processing.constants import LABEL_IGNORE_IDX, NER_DECODING_MAP
-from ner.utils.spans import entity_types, get_named_entity_spans
+from ner.utils.spans import get_named_entity_spans, listed_types
 
 METRIC_NAMES = (
     "precision",
@@ -38,7 +38,7 @@ def entity_scores(
     gold: Sequence[Sequence[int]], pred: Sequence[Sequence[int]], id2label: dict[int, str]
 ) -> dict[str, dict[str, float]]:
     """Per entity type precision, recall, F1 and gold support over exact spans."""
-    counts = {t: [0, 0, 0] for t in entity_types(id2label)}
+    counts = {t: [0, 0, 0] for t in listed_types(id2label)}
     for gold_seq, pred_seq in zip(gold, pred, strict=True):
         gold_spans = get_named_entity_spans(gold_seq, id2label=id2label)
         pred_spans = get_named_entity_spans(pred_seq, id2label=id2label)

