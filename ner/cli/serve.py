@@ -29,33 +29,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    """Serve the run with uvicorn, in this process for one worker, else in worker processes."""
-    import uvicorn
-
-    from ner.serve.app import Limits, create_app
-    from ner.utils.console import log
+    """Serve the model until stopped."""
+    from ner.serve.app import Limits
+    from ner.serve.supervisor import serve
     from ner.utils.thresholds import parse_min_score
 
-    served = model_of(args)
     limits = Limits(max_chars=args.max_chars, max_texts=args.max_texts)
-    where = f"http://{args.host}:{args.port}"
-    workers = parse_workers(args.workers) or 1
     min_score = None if args.min_score is None else parse_min_score(args.min_score)
-    if workers == 1:
-        app = create_app(served, limits, precision=args.precision, min_score=min_score)
-        log.print(f"serving {served} on {where} (page at /, API docs at /docs)")
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=30)
-        return
-    import os
-
-    from ner.inference.opening import open_model
-    from ner.runtime.workers import threads_per_worker
-    from ner.serve.app import worker_settings
-    from ner.serve.supervisor import serve_in_workers
-
-    model = open_model(served, precision=args.precision, min_score=min_score)
-    options = {"precision": model.predictor.precision, "min_score": model.predictor.min_score}
-    os.environ.update(worker_settings(served, limits, options, threads_per_worker(workers)))
-    del model
-    log.print(f"serving {served} on {where} with {workers} worker processes (page at /, docs at /docs)")
-    serve_in_workers("ner.serve.app:app_from_environment", workers, args.host, args.port)
+    workers = parse_workers(args.workers) or 1
+    serve(model_of(args), limits, args.host, args.port, workers, args.precision, min_score)
