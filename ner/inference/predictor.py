@@ -4,7 +4,7 @@ through a Predictor."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -14,7 +14,7 @@ from ner.inference.precision import autocast, first_line
 from ner.models.tagger import Tagger
 from ner.nn.heads.crf import left_align
 from ner.nn.tags.chain import Chain, chains
-from ner.runtime.model import TokenPredictor, length_sorted_batches
+from ner.runtime.model import BatchHook, TokenPredictor
 from ner.utils.console import log
 from ner.utils.spans import get_named_entity_spans
 from ner.utils.thresholds import MinScore
@@ -48,9 +48,14 @@ class Predictor(TokenPredictor):
         """Where the tagger's weights are."""
         return next(self.tagger.parameters()).device
 
-    def examples(self, sentences: Sequence[Sequence[str]]) -> list[dict]:
-        """Token lists as the collator's examples."""
-        return [{self.collator.text_colname: tokens} for tokens in sentences]
+    def examples(
+        self, sentences: Sequence[Sequence[str]], labels: Sequence[Sequence[str]] | None = None
+    ) -> list[dict]:
+        """Token lists (with their gold labels, if given) as the collator's examples."""
+        if labels is None:
+            return [{self.collator.text_colname: tokens} for tokens in sentences]
+        names = (self.collator.text_colname, self.collator.label_colname)
+        return [dict(zip(names, pair, strict=True)) for pair in zip(sentences, labels, strict=True)]
 
     def forward(self, batch: Batch) -> torch.Tensor:
         """The tagger's float32 emissions of a batch on its device, in this predictor's precision (which
@@ -68,14 +73,6 @@ class Predictor(TokenPredictor):
             self.precision = "float32"
             emissions = self.tagger(batch)
         return emissions.float()
-
-    def run(self, examples: list[dict]) -> Iterator[tuple[list[int], Batch, torch.Tensor]]:
-        """(example indices, batch, emissions) of each length-sorted batch, in eval mode."""
-        self.tagger.eval()
-        lengths = [len(example[self.collator.text_colname]) for example in examples]
-        for indices in length_sorted_batches(lengths, self.batch_size, self.batch_tokens):
-            batch = self.collator([examples[i] for i in indices])
-            yield indices, batch, self.forward(batch)
 
     def decode(self, batch: Batch, emissions: torch.Tensor) -> list[list[int]]:
         """Each row's label ids over its real tokens."""
@@ -96,12 +93,19 @@ class Predictor(TokenPredictor):
 
     @torch.inference_mode()
     def tag_batch(
-        self, sentences: list[Sequence[str]], scores: bool
+        self,
+        sentences: list[Sequence[str]],
+        scores: bool,
+        labels: list[Sequence[str]] | None = None,
+        on_batch: BatchHook | None = None,
     ) -> tuple[list[list[int]], list[Chain] | None]:
-        """Each sentence's BIO label ids, and its tag chain if `scores`, in eval mode."""
+        """Each sentence's BIO label ids, and its tag chain if `scores`, in eval mode; `on_batch` sees
+        the batch (with the gold `labels`) and its emissions."""
         self.tagger.eval()
-        batch = self.collator(self.examples(sentences))
+        batch = self.collator(self.examples(sentences, labels))
         emissions = self.forward(batch)
+        if on_batch is not None:
+            on_batch(batch, emissions)
         return self.decode(batch, emissions), self.chains(batch, emissions) if scores else None
 
 

@@ -25,7 +25,7 @@ from ner.runtime.folder import (
     read_config,
     refuse_epoch,
 )
-from ner.runtime.model import TokenPredictor
+from ner.runtime.model import BatchHook, TokenPredictor
 from ner.utils.config import TrainConfig
 from ner.utils.errors import DataFormatError, NerError
 from ner.utils.files import read_json_file
@@ -105,9 +105,16 @@ class ExportedPredictor(TokenPredictor):
         return left_aligned(self.chain.potentials(emissions), mask), mask.sum(axis=1)
 
     def tag_batch(
-        self, sentences: list[Sequence[str]], scores: bool
+        self,
+        sentences: list[Sequence[str]],
+        scores: bool,
+        labels: list[Sequence[str]] | None = None,
+        on_batch: BatchHook | None = None,
     ) -> tuple[list[list[int]], list[Chain] | None]:
-        """Each sentence's BIO label ids (Viterbi in numpy), and its tag chain if `scores`."""
+        """Each sentence's BIO label ids (Viterbi in numpy), and its tag chain if `scores`; an export
+        computes no loss, so it takes no `on_batch`."""
+        if on_batch is not None:
+            raise NerError("an exported model computes no loss: validate with the training run")
         chain = self.chain
         potentials, lengths = self.potentials([{self.collator.text_colname: s} for s in sentences])
         paths = viterbi(potentials, chain.transitions, chain.start, chain.end, lengths)

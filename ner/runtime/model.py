@@ -18,6 +18,9 @@ from ner.utils.config import TrainConfig
 from ner.utils.spans import listed_types
 from ner.utils.thresholds import MinScore, check_min_score
 
+# Called with a batch and its emissions (a torch Batch and tensor: this module does not import torch).
+BatchHook = Callable[[object, object], None]
+
 
 @dataclass
 class Tagged:
@@ -70,9 +73,14 @@ class TokenPredictor(abc.ABC):
 
     @abc.abstractmethod
     def tag_batch(
-        self, sentences: list[Sequence[str]], scores: bool
+        self,
+        sentences: list[Sequence[str]],
+        scores: bool,
+        labels: list[Sequence[str]] | None = None,
+        on_batch: BatchHook | None = None,
     ) -> tuple[list[list[int]], list[Chain] | None]:
-        """Each sentence's BIO label ids, and its tag chain if `scores`."""
+        """Each sentence's BIO label ids, and its tag chain if `scores`; with each sentence's gold
+        `labels`, `on_batch` is called with the batch and its emissions (a validation's loss)."""
 
     def predict(
         self,
@@ -80,16 +88,22 @@ class TokenPredictor(abc.ABC):
         documents: Sequence[int | None] | None = None,
         scores: bool = False,
         min_score: MinScore | None = None,
+        labels: Sequence[Sequence[str]] | None = None,
+        on_batch: BatchHook | None = None,
     ) -> Tagged:
         """The tags of each token list (and, with `scores`, its tag chain and scored entities), in input
-        order; entities scored below `min_score` (default: this predictor's) are dropped."""
+        order; entities scored below `min_score` (default: this predictor's) are dropped. With each
+        list's gold `labels`, `on_batch` sees every batch and its emissions (training's validation)."""
+        if (labels is None) != (on_batch is None):
+            raise ValueError("labels and on_batch go together: the hook reads the batch's gold labels")
         thresholds = self.min_score if min_score is None else self.thresholds(min_score)
         need_chains = scores or thresholds is not None
         ids: list[list[int]] = [[] for _ in sentences]
         found: list[Chain | None] = [None] * len(sentences)
         lengths = [len(s) for s in sentences]
         for indices in length_sorted_batches(lengths, self.batch_size, self.batch_tokens):
-            rows, batch_chains = self.tag_batch([sentences[i] for i in indices], need_chains)
+            gold = None if labels is None else [labels[i] for i in indices]
+            rows, batch_chains = self.tag_batch([sentences[i] for i in indices], need_chains, gold, on_batch)
             for i, row, chain in zip(indices, rows, batch_chains or [None] * len(indices), strict=True):
                 ids[i], found[i] = row, chain
         tags = self.finish(sentences, ids, documents)

@@ -239,20 +239,16 @@ class Trainer:
         (total,) = self.world.sum([local], self.device)
         return local * self.world.size / total
 
-    def _run_epoch(self, data_loader: DataLoader, train: bool, description: str) -> dict[str, float]:
-        """One pass over a split; metrics are computed once over all of its sentences."""
+    def _train_epoch(self, data_loader: DataLoader) -> dict[str, float]:
+        """Train for one epoch; returns the epoch's metrics over the whole training split, computed once
+        over all of its sentences."""
         gold: list[list[int]] = []
         pred: list[list[int]] = []
         loss_sum, num_tokens = 0.0, 0
         with self._progress_bar() as bar:
-            task = bar.add_task(description, total=len(data_loader), loss=float("nan"))
+            task = bar.add_task("train", total=len(data_loader), loss=float("nan"))
             for batch in data_loader:
-                if train:
-                    emissions, loss = self.train_step(batch)
-                else:
-                    self.tagger.eval()
-                    emissions = self.predictor.forward(batch)
-                    loss = self._batch_loss(emissions, batch)
+                emissions, loss = self.train_step(batch)
                 tokens = int(batch.mask.sum())
                 loss_sum += loss.item() * tokens
                 num_tokens += tokens
@@ -300,22 +296,26 @@ class Trainer:
         return metrics
 
     def validate_examples(self, examples: Sequence[dict]) -> dict[str, float]:
-        """Metrics of labelled examples as the predictor tags them: the same batches, decoding and
-        document consistency as `ner evaluate`, and the loss of those emissions."""
-        sentences = [e[self.text_colname] for e in examples]
-        documents = [e.get("document") for e in examples]
-        ids: list[list[int]] = [[] for _ in examples]
+        """Metrics of labelled examples as the predictor tags them: the loop, batches, decoding and
+        document consistency of `ner evaluate`, and the loss of those emissions."""
+        gold_tags = [e[self.label_colname] for e in examples]
         loss_sum, num_tokens = 0.0, 0
-        for indices, batch, emissions in self.predictor.run(examples):
+
+        def add_loss(batch: Batch, emissions: torch.Tensor) -> None:
+            """Add a batch's loss, weighted by its real tokens."""
+            nonlocal loss_sum, num_tokens
             tokens = int(batch.mask.sum())
             loss_sum += self._batch_loss(emissions, batch).item() * tokens
             num_tokens += tokens
-            for i, row in zip(indices, self.predictor.decode(batch, emissions), strict=True):
-                ids[i] = row
-        tags = self.predictor.finish(sentences, ids, documents)
-        label2id = self.label2id
-        gold = [self.data_collator.encode_labels(e[self.label_colname]) for e in examples]
-        pred = [[label2id[t] for t in row] for row in tags]
+
+        tags = self.predictor.predict(
+            [e[self.text_colname] for e in examples],
+            [e.get("document") for e in examples],
+            labels=gold_tags,
+            on_batch=add_loss,
+        ).tags
+        gold = [self.data_collator.encode_labels(row) for row in gold_tags]
+        pred = [[self.label2id[t] for t in row] for row in tags]
         return {"loss": loss_sum / max(num_tokens, 1), **sequence_metrics(gold, pred, self.id2label)}
 
     def _progress_bar(self) -> Progress:
@@ -330,14 +330,11 @@ class Trainer:
             disable=not self.progress,
         )
 
-    def _train_epoch(self, dataloader: DataLoader) -> dict[str, float]:
-        """Train for one epoch; returns the epoch's metrics over the whole training split."""
-        return self._run_epoch(dataloader, train=True, description="train")
-
     @torch.no_grad()
     def _eval_epoch(self, dataloader: DataLoader) -> dict[str, float]:
-        """Evaluate once over a split; returns its metrics."""
-        return self._run_epoch(dataloader, train=False, description="eval")
+        """Evaluate once over the split a dataloader reads; returns its metrics (the notebook's name for
+        `validate_examples`, which tags as `ner evaluate` does)."""
+        return self.validate_examples(dataloader.dataset)
 
     def train_and_eval(
         self,
