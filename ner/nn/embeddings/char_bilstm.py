@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from ner.nn.embeddings.char_cnn import NUM_BYTES
-from ner.nn.module import Module
+from ner.nn.embeddings.char_encoder import NUM_BYTES, CharEncoder
 
 
-class CharBiLSTM(Module):
+class CharBiLSTM(CharEncoder):
     """Embeds bytes and reads each word forwards and backwards (Lample et al., 2016), giving (batch,
     length, 2 * char_hidden) features; every distinct word of a batch is read once."""
 
@@ -29,11 +27,6 @@ class CharBiLSTM(Module):
     def from_settings(cls, settings: Mapping) -> CharBiLSTM:
         """The character encoder of a tagger's `model` settings."""
         return cls(settings["char_dim"], settings["char_hidden"])
-
-    def forward(self, char_words: torch.Tensor, char_index: torch.Tensor) -> torch.Tensor:
-        """(words, chars) byte ids of a batch's distinct words and (batch, length) each position's word ->
-        (batch, length, 2 * char_hidden) word features."""
-        return F.embedding(char_index, self.encode_words(char_words))
 
     def encode_words(self, words: torch.Tensor) -> torch.Tensor:
         """(words, chars) byte ids -> (words, 2 * char_hidden); the all-padding word gives zeros."""

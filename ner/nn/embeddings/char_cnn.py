@@ -8,12 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ner.nn.module import Module
-
-NUM_BYTES = 257  # 0 is padding, byte b is b + 1
+from ner.nn.embeddings.char_encoder import NUM_BYTES, CharEncoder
 
 
-class CharCNN(Module):
+class CharCNN(CharEncoder):
     """Embeds bytes, convolves over each word and max-pools, giving (batch, length, num_filters)."""
 
     def __init__(self, char_dim: int = 32, num_filters: int = 64, kernel_size: int = 3):
@@ -31,11 +29,6 @@ class CharCNN(Module):
     def from_settings(cls, settings: Mapping) -> CharCNN:
         """The character encoder of a tagger's `model` settings."""
         return cls(settings["char_dim"], settings["char_filters"], settings["char_kernel_size"])
-
-    def forward(self, char_words: torch.Tensor, char_index: torch.Tensor) -> torch.Tensor:
-        """(words, chars) byte ids of a batch's distinct words and (batch, length) each position's word ->
-        (batch, length, num_filters) word features."""
-        return F.embedding(char_index, self.encode_words(char_words))
 
     def encode_words(self, words: torch.Tensor) -> torch.Tensor:
         """(words, chars) byte ids -> (words, num_filters): the convolution as one matrix product over
