@@ -20,12 +20,13 @@ import torch
 from rich.table import Table
 
 from benchmarks.peers import CrfSuitePeer, SpacyPeer, score, timed
-from ner.cli import CONFIG_DIR, PRESET_DIR
+from ner.cli import PRESET_DIR
 from ner.data_processing.dataset import label_set, load_dataset
 from ner.data_processing.readers import read_conll
 from ner.inference.precision import cpu_capability
 from ner.inference.run import open_run
-from ner.utils.config import TrainConfig, load_config
+from ner.runtime.run_config import TrainConfig
+from ner.utils.config import load_config
 from ner.utils.console import console
 from ner.workflows.corpus import create_dataset
 from ner.workflows.prediction import predict_tags
@@ -55,7 +56,7 @@ def run_preset(corpus_name: str, preset: str, test_tokens: list[list[str]]) -> d
     """Train a preset on a corpus and measure it."""
     corpus = CORPORA[corpus_name]
     base = OUT / corpus_name
-    config = load_config(TrainConfig, [CONFIG_DIR / "train_model.yml", PRESET_DIR / f"{preset}.yml"])
+    config = load_config(TrainConfig, [PRESET_DIR / f"{preset}.yml"])
     run_dir = base / preset
     tokenizer_file = base / f"tokenizer-{preset}.json"
     train_tokenizer(base / "dataset", tokenizer_file, config.tokenizer)

@@ -5,7 +5,8 @@ import os
 import sys
 
 from ner.cli import run_safely
-from ner.utils.config import TrainConfig, load_config, read_yaml
+from ner.runtime.run_config import TrainConfig
+from ner.utils.config import load_config, read_yaml
 from ner.workflows.training import train_model
 
 

@@ -44,7 +44,7 @@ SEED_TRAIN = [
     "--set",
     "model.embedding_dim=16",
     "--set",
-    "model.hidden_dim=16",
+    "model.encoder.hidden_dim=16",
     "--set",
     "train_and_eval.batch_size=4",
     "--set",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ner.cli.options import CONFIG_DIR, PRESET_DIR, presets
+from ner.cli.options import PRESET_DIR, presets
 from ner.utils.errors import ConfigError, NerError
 
 
@@ -18,7 +18,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", choices=presets(), help="a shipped model preset")
     p.add_argument("--config", action="append", default=[], help="YAML config applied over the defaults")
     p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. model.hidden_dim=256"
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override, e.g. model.encoder.hidden_dim=256",
     )
     p.add_argument(
         "--init",
@@ -41,17 +45,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def config_paths(args: argparse.Namespace) -> list[Path]:
-    """The base config, then the preset's, then the user's files, in the order they apply."""
-    paths = [CONFIG_DIR / "train_model.yml"]
-    if args.preset:
-        paths.append(PRESET_DIR / f"{args.preset}.yml")
+    """The preset's config, then the user's files, in the order they apply over the defaults in code
+    (which are the notebook's `scripts/configs/train_model.yml`)."""
+    paths = [PRESET_DIR / f"{args.preset}.yml"] if args.preset else []
     return paths + [Path(p) for p in args.config]
 
 
 def run(args: argparse.Namespace) -> None:
     """Train with the configs and overrides, here, in --nproc processes or in a launcher's group."""
+    from ner.runtime.run_config import TrainConfig
     from ner.trainers.distributed import launched_world_size
-    from ner.utils.config import TrainConfig, load_config, parse_override
+    from ner.utils.config import load_config, parse_override
     from ner.workflows.training import train_model
 
     overrides = [parse_override(o) for o in args.set]

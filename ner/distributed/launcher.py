@@ -13,10 +13,10 @@ import torch.distributed
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
+from ner.runtime.run_config import TrainConfig
 from ner.runtime.workers import available_cores
 from ner.trainers.distributed import current_world, join_process_group, leave_process_group
 from ner.trainers.tracker import ExperimentTracker
-from ner.utils.config import TrainConfig
 from ner.utils.console import log
 from ner.utils.errors import NerError
 from ner.workflows.training import check_run_folder, train_model

@@ -261,9 +261,9 @@ def export_run(
         inputs = write_onnx(run, work / ONNX_FILE)
         (work / CONFIG_FILE).write_text(json.dumps(run.config.to_dict(), indent=2), encoding="utf-8")
         write_vocabulary(run, work / VOCABULARY_FILE)
-        if run.config.model.transformer != "none":
+        if run.config.model.transformer is not None:
             shutil.copyfile(
-                transformer_dir(run.config.model.transformer) / TOKENIZER_FILE, work / WORD_PIECES_FILE
+                transformer_dir(run.config.model.transformer.name) / TOKENIZER_FILE, work / WORD_PIECES_FILE
             )
         chain = chain_of(run)
         (work / TAGS_FILE).write_text(json.dumps(chain), encoding="utf-8")
@@ -279,7 +279,7 @@ def export_run(
             "inputs": inputs,
             "labels": run.labels,
             "tag_scheme": chain["scheme"],
-            "model": run.config.model.model_dump(),
+            "model": run.config.model.to_dict(),
             "parameters": run.parameters,
             "validation": run.best(),
         }

@@ -28,7 +28,7 @@ from ner.models.ner_predictor import NERPredictor
 from ner.models.tagger import Tagger
 from ner.nn.tags.temperature import Calibration
 from ner.runtime.folder import CALIBRATION_FILE, CONFIG_FILE, EXTENSION_FILE, RunFiles, read_best, read_config
-from ner.utils.config import TrainConfig
+from ner.runtime.run_config import TrainConfig
 from ner.utils.errors import DataFormatError
 from ner.utils.serialization import load_safetensors, load_torch
 from ner.utils.thresholds import MinScore

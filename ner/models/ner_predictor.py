@@ -10,18 +10,25 @@ from torch import nn
 from ner.data_processing.batch import Batch
 from ner.data_processing.constants import DEFAULT_LABELS
 from ner.models.tagger import Tagger
-from ner.nn.embeddings import CASING_FEATURES, CHARACTER_ENCODERS, TRANSFORMERS
 from ner.nn.embeddings.embedding import TokenEmbedding
-from ner.nn.heads import HEADS
-from ner.nn.models import ENCODERS
-from ner.nn.tags.schemes import TAG_SCHEMES
-from ner.utils.config import upgrade_model_settings
+from ner.nn.parts import ModelConfig, part_of, upgrade_model_settings
+from ner.utils.config import validate
 
 # Weight names of run folders written before the head owned the output layer and the CRF.
 LEGACY_NAMES = (
     (re.compile(r"^model\.hidden_output\."), "head.projection."),
     (re.compile(r"^crf\."), "head.crf."),
 )
+
+
+# The attribute that holds each slot's part (names the notebook and saved weights fix).
+PART_ATTRIBUTES = {
+    "chars": "char_encoder",
+    "casing": "casing",
+    "transformer": "transformer",
+    "encoder": "model",
+    "head": "head",
+}
 
 
 def upgrade_weight_name(name: str) -> str:
@@ -37,8 +44,10 @@ def upgrade_weight_names(state_dict: dict[str, torch.Tensor]) -> dict[str, torch
 
 
 class NERPredictor(Tagger):
-    """A tagger: word embedding (plus `chars` character features, of the bytes the collator gives: as
-    written, or lower-cased with `char_case`), the encoder `model`, the head `head`.
+    """A tagger: a word embedding, then the parts of `ModelConfig` (character encoder, casing features,
+    transformer: their vectors joined to the word's), its encoder and its head, each built from its
+    registered part (`ner.nn.parts`). `settings` are the model config's keys, as sections or in the
+    flat form of earlier versions and of the notebook's configs.
 
     With the defaults it is the notebook's model: `model="ffnn"` or `"rnn"` are the notebook's FFNN and
     step-by-step RNN, whose output layer V (`model.model.hidden_output` in the notebook) is the head's
@@ -50,57 +59,42 @@ class NERPredictor(Tagger):
         vocab_size: int,
         embedding_dim: int,
         padding_idx: int,
-        hidden_dim: int,
-        output_dim: int,
-        model: str = "ffnn",
-        num_layers: int = 1,
-        bias: bool = True,
-        nonlinearity: str = "tanh",
-        fused: bool = True,
-        window: int = 0,
-        bidirectional: bool = False,
-        dropout: float = 0.0,
-        chars: str = "none",
-        char_case: str = "as-written",
-        char_filters: int = 50,
-        char_dim: int = 32,
-        char_kernel_size: int = 3,
-        char_hidden: int = 25,
-        casing: str = "none",
-        casing_dim: int = 8,
-        transformer: str = "none",
-        transformer_pooling: str = "first",
-        word_dropout: float = 0.0,
+        hidden_dim: int | None = None,
+        output_dim: int | None = None,
         unk_idx: int = 1,
-        head: str = "softmax",
-        tag_scheme: str = "bio",
         labels: list[str] | None = None,
+        **settings: object,
     ):
         super().__init__()
-        self.record_config(locals())
-        check_choice("model", model, ENCODERS)
-        check_choice("chars", chars, ["none", *CHARACTER_ENCODERS])
-        check_choice("char_case", char_case, ["as-written", "lower"])
-        check_choice("casing", casing, ["none", *CASING_FEATURES])
-        check_choice("transformer", transformer, ["none", *TRANSFORMERS])
-        check_choice("head", head, HEADS)
-        check_choice("tag_scheme", tag_scheme, TAG_SCHEMES)
-        labels = list(labels) if labels is not None else (list(DEFAULT_LABELS) if output_dim == 9 else None)
-        if labels is None or len(labels) != output_dim:
-            raise ValueError(f"labels must name each of the {output_dim} outputs")
-        self.padding_idx, self.unk_idx, self.word_dropout = padding_idx, unk_idx, word_dropout
-        self.embedding = TokenEmbedding(vocab_size, embedding_dim, padding_idx)
-        self.char_encoder = CHARACTER_ENCODERS[chars].from_settings(self.config) if chars != "none" else None
-        self.casing = CASING_FEATURES[casing].from_settings(self.config) if casing != "none" else None
-        self.transformer = (
-            TRANSFORMERS[transformer].from_settings(self.config) if transformer != "none" else None
+        if hidden_dim is not None:
+            settings["hidden_dim"] = hidden_dim
+        self.settings = validate(ModelConfig, {"embedding_dim": embedding_dim, **settings})
+        labels = (
+            list(labels)
+            if labels is not None
+            else (list(DEFAULT_LABELS) if output_dim in (None, 9) else None)
         )
-        self.input_dropout = nn.Dropout(dropout)
+        if labels is None or (output_dim is not None and len(labels) != output_dim):
+            raise ValueError(f"labels must name each of the {output_dim} outputs")
+        self.config = {
+            "vocab_size": vocab_size,
+            "padding_idx": padding_idx,
+            "unk_idx": unk_idx,
+            "labels": labels,
+        }
+        self.config |= self.settings.to_dict()
+        self.padding_idx, self.unk_idx = padding_idx, unk_idx
+        self.word_dropout = self.settings.word_dropout
+        self.embedding = TokenEmbedding(vocab_size, embedding_dim, padding_idx)
+        self.char_encoder, self.casing, self.transformer = (
+            self._represent_by(slot) for slot in ("chars", "casing", "transformer")
+        )
+        self.input_dropout = nn.Dropout(self.settings.dropout)
         input_dim = embedding_dim + sum(
             p.output_size for p in (self.char_encoder, self.casing, self.transformer) if p is not None
         )
-        self.model = ENCODERS[model].from_settings(input_dim, self.config)
-        self.head = HEADS[head](self.model.output_size, labels, tag_scheme)
+        self.model = self._part("encoder").from_settings(self.settings.encoder, input_dim)
+        self.head = self._part("head").from_settings(self.settings.head, self.model.output_size, labels)
         # Encoder and head are initialised together, once both exist: the order of random draws (and so
         # a seed's weights) is that of the notebook's networks, whose output layer was their own.
         for part in (self.model, self.head):
@@ -108,6 +102,15 @@ class NERPredictor(Tagger):
         # The notebook reaches the output layer V as model.model.hidden_output; the head owns it.
         object.__setattr__(self.model, "hidden_output", self.head.projection)
         self.register_load_state_dict_pre_hook(self._upgrade_names)
+
+    def _part(self, slot: str) -> type:
+        """The class of the part in `slot`."""
+        return part_of(slot, getattr(self.settings, slot)).load()
+
+    def _represent_by(self, slot: str) -> nn.Module | None:
+        """The token representation part in `slot`, or None where the model has none."""
+        settings = getattr(self.settings, slot)
+        return self._part(slot).from_settings(settings) if settings is not None else None
 
     @staticmethod
     def _upgrade_names(module: nn.Module, state_dict: dict, prefix: str, *_) -> None:
@@ -123,21 +126,6 @@ class NERPredictor(Tagger):
         self.embedding.extend(vectors)
 
     @property
-    def uses_chars(self) -> bool:
-        """Whether the model reads character ids."""
-        return self.char_encoder is not None
-
-    @property
-    def uses_casing(self) -> bool:
-        """Whether the model reads casing classes."""
-        return self.casing is not None
-
-    @property
-    def uses_word_pieces(self) -> str | None:
-        """The transformer whose WordPieces the model reads, if any."""
-        return self.config["transformer"] if self.transformer is not None else None
-
-    @property
     def tag_scheme(self) -> str:
         """The tag scheme the head trains and decodes in, its tag chain's tags."""
         return self.head.scheme.name
@@ -145,7 +133,7 @@ class NERPredictor(Tagger):
     @property
     def takes_class_weights(self) -> bool:
         """Whether the loss can weight tags (the softmax head's can, the CRF's cannot)."""
-        return self.head.takes_class_weights
+        return self.settings.class_weights_problem() is None
 
     def _drop_words(self, input_ids: torch.Tensor) -> torch.Tensor:
         """In training, replace a `word_dropout` fraction of real tokens by the unknown token."""
@@ -212,9 +200,3 @@ def required(batch: Batch, name: str) -> torch.Tensor:
     if value is None:
         raise ValueError(f"this model reads {INPUT_HINTS[name]}")
     return value
-
-
-def check_choice(key: str, value: str, registry: object) -> None:
-    """Refuse a part name its registry does not hold."""
-    if value not in registry:
-        raise ValueError(f"{key} must be one of {sorted(registry)}, got {value!r}")

@@ -105,6 +105,11 @@ class Module(nn.Module):
         module.load_weights(state, source=str(path))
         return module
 
+    def export_form(self) -> nn.Module:
+        """This part as `torch.onnx.export` traces it for any batch size and length: itself, unless a
+        subclass computes the same without packed sequences or data-dependent shapes."""
+        return self
+
     @staticmethod
     def upgrade_config(config: dict) -> dict:
         """Constructor arguments saved by an earlier version as today's (a subclass that renamed some says how)."""

@@ -26,7 +26,7 @@ from ner.runtime.folder import (
     refuse_epoch,
 )
 from ner.runtime.model import BatchHook, TokenPredictor
-from ner.utils.config import TrainConfig
+from ner.runtime.run_config import TrainConfig
 from ner.utils.errors import DataFormatError, NerError
 from ner.utils.files import read_json_file
 from ner.utils.thresholds import MinScore
@@ -181,7 +181,9 @@ def runtime_collator(
     """The arrays an exported network reads: the run's prediction collator, with WordPieces from the
     export's copy of the transformer's tokenizer (in `folder`; the packaged transformer's own while
     exporting)."""
-    pieces = folder / WORD_PIECES_FILE if folder is not None and config.model.transformer != "none" else None
+    pieces = (
+        folder / WORD_PIECES_FILE if folder is not None and config.model.transformer is not None else None
+    )
     return ArrayCollator(vocabulary, **config.collator_options(for_prediction=True), word_pieces_file=pieces)
 
 
@@ -241,7 +243,7 @@ def open_exported(
         exported_in,
         config.predict.document_consistency if document_consistency is None else document_consistency,
         batch_size,
-        config.model.tag_scheme,
+        config.model.head.tag_scheme,
         Calibration.read(folder / CALIBRATION_FILE).temperature,
         config.predict.min_score if min_score is None else min_score,
     )

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from ner.data_processing.extension import cached_extension
 from ner.data_processing.vocabulary import Vocabulary
-from ner.utils.config import TrainConfig, upgrade_config, validate
+from ner.runtime.run_config import TrainConfig, upgrade_config
+from ner.utils.config import validate
 from ner.utils.errors import ConfigError, DataFormatError, NerError
 from ner.utils.files import read_json_file
 

@@ -14,7 +14,7 @@ from ner.nn.tags.chain import Chain
 from ner.nn.tags.document_consistency import harmonize_documents
 from ner.nn.tags.schemes import TAG_SCHEMES
 from ner.nn.tags.scoring import ScoredSpan, keep_confident, scored_spans
-from ner.utils.config import TrainConfig
+from ner.runtime.run_config import TrainConfig
 from ner.utils.spans import listed_types
 from ner.utils.thresholds import MinScore, check_min_score
 

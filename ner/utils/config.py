@@ -11,11 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ner.utils.errors import ConfigError, DataFormatError
 from ner.utils.files import read_lines
-from ner.utils.spans import listed_types
 from ner.utils.thresholds import ThresholdError, check_min_score
 
 PRECISIONS = ("float32", "bfloat16")
-PACKED_RECURRENT = ("lstm", "gru", "elman")
 
 NonNegative = Annotated[int, Field(ge=0)]
 Positive = Annotated[int, Field(ge=1)]
@@ -52,94 +50,6 @@ class CollatorConfig(Section):
                     self.padding == "max_length" and self.max_length is None,
                     "padding to max_length needs data_collator.max_length",
                 )
-            ]
-        )
-        return self
-
-
-class ModelConfig(Section):
-    """The tagger's parts and their sizes (the keyword arguments of NERPredictor): `model` names the
-    encoder (`none`: the head reads the token vectors), `chars` the character encoder (reading each word's
-    bytes as written, or lower-cased with `char_case: lower`, so that a word reads the same in any
-    casing and only `casing` says how it was written), `casing` the casing
-    features, `transformer` a packaged pretrained transformer (its WordPieces pooled per word by
-    `transformer_pooling`; needs the `transformer` extra), `head` the output layer, loss
-    and decoding, `tag_scheme` the tags the head trains and decodes in (data and predictions stay BIO)."""
-
-    model: Literal["ffnn", "rnn", "lstm", "gru", "elman", "none"] = "ffnn"
-    embedding_dim: Positive = 300
-    hidden_dim: Positive = 512
-    num_layers: Positive = 1
-    bias: bool = True
-    nonlinearity: Literal["tanh", "relu", "prelu"] = "tanh"
-    fused: bool = True
-    window: NonNegative = 0
-    bidirectional: bool = False
-    dropout: Fraction = 0.0
-    chars: Literal["none", "cnn", "bilstm"] = "none"
-    char_case: Literal["as-written", "lower"] = "as-written"
-    char_filters: Positive = 50
-    char_dim: Positive = 32
-    char_kernel_size: Positive = 3
-    char_hidden: Positive = 25
-    casing: Literal["none", "embedding"] = "none"
-    casing_dim: Positive = 8
-    transformer: Literal["none", "minilm"] = "none"
-    transformer_pooling: Literal["first", "mean"] = "first"
-    word_dropout: Fraction = 0.0
-    head: Literal["softmax", "crf"] = "softmax"
-    tag_scheme: Literal["bio", "bioes"] = "bio"
-
-    @model_validator(mode="after")
-    def _combinations(self) -> ModelConfig:
-        notebook_rnn = self.model == "rnn"
-        self.check(
-            [
-                (
-                    ("model.char_kernel_size", "model.chars"),
-                    self.chars == "cnn" and self.char_kernel_size % 2 == 0,
-                    f"the character CNN's window is centred, so its size must be odd, got {self.char_kernel_size}",
-                ),
-                (
-                    ("model.nonlinearity", "model.model"),
-                    self.nonlinearity == "prelu" and not notebook_rnn,
-                    "prelu exists only in the notebook RNN (model rnn)",
-                ),
-                (
-                    ("model.nonlinearity", "model.model"),
-                    self.nonlinearity != "tanh" and self.model not in ("rnn", "elman"),
-                    f"{self.model} has no choice of nonlinearity; it applies to the Elman RNNs (rnn, elman)",
-                ),
-                (
-                    ("model.bias", "model.model"),
-                    not self.bias and not notebook_rnn,
-                    "bias can be turned off only in the notebook RNN (model rnn)",
-                ),
-                (
-                    ("model.fused", "model.model"),
-                    not self.fused and not notebook_rnn,
-                    "fused=false (the step-by-step loop) exists only for the notebook RNN (model rnn)",
-                ),
-                (
-                    ("model.char_case", "model.chars"),
-                    self.char_case != "as-written" and self.chars == "none",
-                    "char_case applies to a character encoder; this model has none (chars: none)",
-                ),
-                (
-                    ("model.transformer_pooling", "model.transformer"),
-                    self.transformer_pooling != "first" and self.transformer == "none",
-                    "pooling WordPieces applies only to a transformer part",
-                ),
-                (
-                    ("model.window", "model.model"),
-                    self.window > 0 and self.model != "ffnn",
-                    "a context window applies to the FFNN; recurrent models read the whole sentence",
-                ),
-                (
-                    ("model.bidirectional", "model.model"),
-                    self.bidirectional and self.model not in PACKED_RECURRENT,
-                    f"bidirectional applies to {', '.join(PACKED_RECURRENT)}, not {self.model}",
-                ),
             ]
         )
         return self
@@ -279,65 +189,6 @@ class WordVectorsConfig(Section):
         return self
 
 
-class TrainConfig(Section):
-    """Everything a training run needs; saved as the run's config.json."""
-
-    seed: NonNegative = 4740
-    data_collator: CollatorConfig = Field(default_factory=CollatorConfig)
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
-    trainer: TrainerConfig = Field(default_factory=TrainerConfig)
-    train_and_eval: TrainAndEvalConfig = Field(default_factory=TrainAndEvalConfig)
-    augment: AugmentConfig = Field(default_factory=AugmentConfig)
-    tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
-    predict: PredictConfig = Field(default_factory=PredictConfig)
-    word_vectors: WordVectorsConfig = Field(default_factory=WordVectorsConfig)
-    labels: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _combinations(self) -> TrainConfig:
-        self.check(
-            [
-                (
-                    ("trainer.use_class_weights", "model.head"),
-                    self.trainer.use_class_weights and self.model.head == "crf",
-                    "the CRF's loss scores whole tag sequences and takes no class weights; "
-                    "set use_class_weights false",
-                ),
-                (
-                    ("trainer.use_class_weights", "model.tag_scheme"),
-                    self.trainer.use_class_weights and self.model.tag_scheme != "bio",
-                    "class weights are counted per BIO tag; set use_class_weights false",
-                ),
-            ]
-        )
-        if self.labels and self.predict.min_score is not None:
-            try:
-                check_min_score(self.predict.min_score, listed_types(dict(enumerate(self.labels))))
-            except ThresholdError as err:
-                raise ConfigError(f"predict.{err.where}", err.problem) from None
-        return self
-
-    def to_dict(self) -> dict:
-        """The config as JSON-ready data."""
-        return self.model_dump(mode="json")
-
-    def collator_options(self, for_prediction: bool = False) -> dict:
-        """The collator's settings: what the model's parts read; prediction never truncates."""
-        settings = self.to_dict()["data_collator"]
-        if self.model.chars == "none":
-            settings["char_max_length"] = None
-        settings["char_lower"] = self.model.char_case == "lower"
-        settings["casing"] = self.model.casing != "none"
-        settings["word_pieces"] = self.model.transformer if self.model.transformer != "none" else None
-        if for_prediction:
-            settings.update(padding="longest", max_length=None)
-        return settings | {
-            "text_colname": self.tokenizer.text_colname,
-            "label2id": {label: i for i, label in enumerate(self.labels)},
-        }
-
-
 T = typing.TypeVar("T", bound=Section)
 
 
@@ -405,50 +256,6 @@ def validate(cls: type[T], data: object) -> T:
         return cls.model_validate(data)
     except ValidationError as err:
         raise _explain(cls, err.errors()[0]) from None
-
-
-# Devices removed after measuring that they did not earn their keep on top of pretrained vectors
-# (README, "Models and presets"): each key, the value under which it did nothing, and what it was.
-REMOVED_DEVICES = {
-    "members": (1, "ensembles"),
-    "word_case": ("cased", "case-folded word lookups"),
-    "rare_word_frac": (0.0, "rare-word pruning"),
-}
-
-
-def upgrade_model_settings(settings: dict) -> dict:
-    """Model settings written before parts were picked by name (`cell`, `decoder`, `char_filters: 0`),
-    as today's keys: the same model. A run that used a removed device is refused by its key."""
-    settings = dict(settings)
-    for key, (neutral, device) in REMOVED_DEVICES.items():
-        value = settings.pop(key, neutral)
-        if value != neutral:
-            raise ConfigError(
-                f"model.{key}",
-                f"{value!r}: {device} were removed from ner; retrain this run without them",
-            )
-    cell = settings.pop("cell", None)
-    if cell is not None and settings.get("model") == "rnn":
-        packed = cell != "rnn" or settings.get("bidirectional") or settings.get("dropout", 0.0) > 0
-        settings["model"] = {"rnn": "elman"}.get(cell, cell) if packed else "rnn"
-    if "decoder" in settings:
-        settings["head"] = settings.pop("decoder")
-    if "char_filters" in settings and "chars" not in settings:
-        settings["chars"] = "cnn" if settings["char_filters"] > 0 else "none"
-        if settings["char_filters"] == 0:
-            del settings["char_filters"]
-    return settings
-
-
-def upgrade_config(data: dict) -> dict:
-    """A run's config written by an earlier version, as today's: the same run. A CRF's class weights,
-    which were silently ignored then, are turned off."""
-    if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
-        return data
-    data = {**data, "model": upgrade_model_settings(data["model"])}
-    if data["model"].get("head") == "crf" and isinstance(data.get("trainer"), dict):
-        data["trainer"] = {**data["trainer"], "use_class_weights": False}
-    return data
 
 
 def merge(base: dict, update: dict) -> dict:

@@ -59,13 +59,10 @@ def sentence_predictor(
     classes and WordPieces it reads (characters cut at the config's default length)."""
     tagger = as_tagger(model)
     id2label = {i: t for i, t in NER_DECODING_MAP.items() if i >= 0} if id2label is None else id2label
-    parts = model if isinstance(model, NERPredictor) else None
-    collator = DataCollator(
-        tokenizer,
-        char_max_length=CollatorConfig().char_max_length if parts and parts.uses_chars else None,
-        casing=bool(parts and parts.uses_casing),
-        word_pieces=parts.uses_word_pieces if parts else None,
-    )
+    options = {"char_max_length": None}
+    if isinstance(model, NERPredictor):
+        options = model.settings.collator_options(CollatorConfig().char_max_length)
+    collator = DataCollator(tokenizer, **options)
     return Predictor(tagger, collator, [id2label[i] for i in range(len(id2label))])
 
 

@@ -25,7 +25,7 @@ from ner.runtime.folder import (
     read_best,
     read_config,
 )
-from ner.utils.config import TrainConfig
+from ner.runtime.run_config import TrainConfig
 from ner.utils.console import log
 from ner.utils.errors import NerError
 from ner.utils.io import atomic_write_json
@@ -45,7 +45,7 @@ def requirements(config: TrainConfig) -> list[str]:
     tags with torch; with the transformer extra if it uses one) and the package of its pretrained
     vectors."""
     current = Version(ner.__version__)
-    extra = "[train,transformer]" if config.model.transformer != "none" else "[train]"
+    extra = "[train,transformer]" if config.model.transformer is not None else "[train]"
     needs = [f"ner{extra}>={current.major}.{current.minor},<{current.major}.{current.minor + 1}"]
     source = config.word_vectors.source
     if source is not None and not Path(source).exists():
@@ -72,7 +72,7 @@ def model_card(name: str, model_version: str, files: RunFiles, config: TrainConf
         "version": model_version,
         "entity_types": listed_types(dict(enumerate(config.labels))),
         "labels": config.labels,
-        "model": config.model.model_dump(),
+        "model": config.model.to_dict(),
         "validation": best,
         "training_data": json.loads(data.read_text()) if data.exists() else "not recorded by this run",
         "requires": requirements(config),
@@ -90,7 +90,7 @@ def readme(card: dict) -> str:
         f"A named-entity tagger for `ner`: `ner.load({card['name']!r})`.",
         "",
         f"- entity types: {', '.join(card['entity_types'])}",
-        f"- model: {card['model']['model']} encoder, {card['model']['head']} head, {card['model']['tag_scheme']} tags",
+        f"- model: {card['model']['encoder']['name']} encoder, {card['model']['head']['name']} head, {card['model']['head']['tag_scheme']} tags",
         f"- validation (epoch {val.get('epoch', '?')}): "
         + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)),
         f"- training data: {json.dumps(card['training_data'])}",

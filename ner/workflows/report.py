@@ -35,7 +35,7 @@ def report_runs(run_dirs: list[str | Path]) -> Table:
         metrics = best["val_metrics"]
         table.add_row(
             Path(run_dir).name,
-            run.config.model.model,
+            run.config.model.encoder.name,
             f"{run.model.num_params():,}",
             str(best["epoch"]),
             *(f"{metrics[c]:.4f}" if c in metrics else "-" for c in COLUMNS),

@@ -20,10 +20,11 @@ from ner.models.transfer import transfer_weights
 from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.nn.embeddings.transformer import TransformerEmbedding
 from ner.runtime.folder import DATA_SUMMARY_FILE, INIT_FILE, RUN_FILES, RunFiles, read_config
+from ner.runtime.run_config import TrainConfig
 from ner.trainers.distributed import World, current_world
 from ner.trainers.tracker import ExperimentTracker
 from ner.trainers.trainer import Trainer
-from ner.utils.config import TokenizerConfig, TrainConfig
+from ner.utils.config import TokenizerConfig
 from ner.utils.console import log
 from ner.utils.errors import ConfigError, NerError
 from ner.utils.io import atomic_write_json
@@ -77,7 +78,7 @@ def start_from_run(
     run learnt, new ones start fresh; the run folder records where it started from (`init.json`)."""
     files = RunFiles.of_folder(source)
     source_config = read_config(files.config)
-    ours, theirs = config.model.model_dump(), source_config.model.model_dump()
+    ours, theirs = config.model.to_dict(), source_config.model.to_dict()
     differing = sorted(k for k in ours if ours[k] != theirs.get(k))
     if differing:
         changes = ", ".join(f"{k} {theirs.get(k)!r} -> {ours[k]!r}" for k in differing)

@@ -12,13 +12,14 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from ner.cli import CONFIG_DIR, PRESET_DIR
+from ner.cli import PRESET_DIR
 from ner.data_processing.constants import PAD_TOKEN, UNK_TOKEN
 from ner.data_processing.tokenizer import Tokenizer
 from ner.inference.run import build_collator, build_model
+from ner.runtime.run_config import TrainConfig
 from ner.trainers.distributed import current_world
 from ner.trainers.trainer import Trainer
-from ner.utils.config import TrainConfig, load_config
+from ner.utils.config import load_config
 from ner.utils.utils import set_seed
 from tests.conftest import ROOT
 from tests.helpers import conll_slice as write_conll_slice
@@ -62,15 +63,13 @@ def make_trainer() -> tuple[Trainer, object]:
         "model": {
             "dropout": 0.0,
             "word_dropout": 0.0,
-            "hidden_dim": 16,
+            "encoder": {"hidden_dim": 16, "dropout": 0.0},
             "embedding_dim": 16,
-            "char_filters": 8,
+            "chars": {"filters": 8},
         },
         "labels": LABELS,
     }
-    config = load_config(
-        TrainConfig, [CONFIG_DIR / "train_model.yml", PRESET_DIR / "bilstm-crf.yml"], [overrides]
-    )
+    config = load_config(TrainConfig, [PRESET_DIR / "bilstm-crf.yml"], [overrides])
     set_seed(0)
     model = build_model(config, tokenizer)
     collator = build_collator(config, tokenizer)

@@ -123,7 +123,7 @@ def test_a_part_without_an_export_path_stops_with_one_line(exported, tmp_path):
     )
     result = ner_cli("export", tmp_path / "rnn", "--output", tmp_path / "out", expect=2)
     assert result.stderr.strip().count("\n") == 0
-    assert "model.model='rnn' (RNN) has no ONNX export path" in result.stderr
+    assert "model.encoder 'rnn' has no ONNX export path" in result.stderr
     assert not (tmp_path / "out").exists() and [p.name for p in tmp_path.iterdir()] == ["rnn"]
 
 

@@ -1,49 +1,51 @@
 """A tagger is composed of parts picked by name from registries; each encoder returns hidden states."""
 
-import typing
-
 import pytest
 import torch
 from torch import nn
 
 from ner.data_processing.batch import Batch
 from ner.models.ner_predictor import NERPredictor, upgrade_weight_names
-from ner.nn.embeddings import CASING_FEATURES, CHARACTER_ENCODERS, TRANSFORMERS
-from ner.nn.heads import HEADS
-from ner.nn.models import ENCODERS
-from ner.nn.module import Module
-from ner.utils.config import ModelConfig, upgrade_model_settings
+from ner.nn.parts import PARTS, SLOTS, ModelConfig, nest_flat_settings, settings_of, upgrade_model_settings
+from ner.utils.config import validate
 from ner.utils.errors import ConfigError
 
 
-def test_the_config_offers_exactly_the_registered_parts():
-    fields = ModelConfig.model_fields
-    assert list(typing.get_args(fields["model"].annotation)) == list(ENCODERS)
-    assert list(typing.get_args(fields["head"].annotation)) == list(HEADS)
-    assert list(typing.get_args(fields["chars"].annotation)) == ["none", *CHARACTER_ENCODERS]
-    assert list(typing.get_args(fields["casing"].annotation)) == ["none", *CASING_FEATURES]
-    assert list(typing.get_args(fields["transformer"].annotation)) == ["none", *TRANSFORMERS]
+def test_every_slot_offers_exactly_its_registered_parts():
+    for slot in SLOTS:
+        with pytest.raises(ConfigError, match=f"model.{slot}.name.*{list(PARTS[slot])}"):
+            validate(ModelConfig, {slot: {"name": "nothing"}})
+        for name, part in PARTS[slot].items():
+            assert part.name == name and part.slot == slot
+            assert part.load().from_settings.__doc__, f"{name} builds from its settings"
 
 
-@pytest.mark.parametrize("name", list(ENCODERS))
+@pytest.mark.parametrize("name", list(PARTS["encoder"]))
 def test_each_encoder_returns_hidden_states_of_its_output_size(name):
-    settings = ModelConfig(model=name, hidden_dim=6, num_layers=2).model_dump()
-    encoder = ENCODERS[name].from_settings(5, settings)
+    fields = PARTS["encoder"][name].settings.model_fields
+    settings = settings_of(
+        "encoder",
+        {"name": name} | {k: v for k, v in {"hidden_dim": 6, "num_layers": 2}.items() if k in fields},
+    )
+    encoder = PARTS["encoder"][name].load().from_settings(settings, 5)
     hidden = encoder(torch.randn(3, 4, 5), torch.zeros(3, 4, dtype=torch.long))
     assert hidden.shape == (3, 4, encoder.output_size)
     assert not hasattr(encoder, "hidden_output")  # the head owns the output layer
 
 
-@pytest.mark.parametrize("head", list(HEADS))
+@pytest.mark.parametrize("head", list(PARTS["head"]))
 def test_every_encoder_and_head_compose_into_a_tagger_that_learns(head):
     ids, labels = torch.tensor([[2, 3, 4], [5, 2, 0]]), torch.tensor([[3, 4, 0], [5, 0, -100]])
     mask = (labels == -100).long()
-    for name in ENCODERS:
+    for name in PARTS["encoder"]:
         torch.manual_seed(0)
-        chars_part = "cnn" if name in ("ffnn", "lstm", "elman") else "bilstm"
-        tagger = NERPredictor(
-            8, 4, 0, 6, 9, model=name, head=head, chars=chars_part, char_filters=3, char_hidden=2
+        chars = (
+            {"name": "cnn", "filters": 3}
+            if name in ("ffnn", "lstm", "elman")
+            else {"name": "bilstm", "hidden": 2}
         )
+        encoder = {"name": name} | ({"hidden_dim": 6} if name != "none" else {})
+        tagger = NERPredictor(8, 4, 0, encoder=encoder, head={"name": head}, chars=chars)
         words, index = torch.randint(1, 50, (6, 5)), torch.arange(6).reshape(2, 3)
         optimizer = torch.optim.Adam(tagger.parameters(), lr=0.05)
         for _ in range(40):
@@ -58,8 +60,46 @@ def test_every_encoder_and_head_compose_into_a_tagger_that_learns(head):
         assert tags[0].tolist() == [3, 4, 0] and tags[1, :2].tolist() == [5, 0], name
 
 
-def test_a_new_encoder_is_one_class_and_one_registry_line(monkeypatch):
-    class Mean(Module):
+def test_flat_settings_of_earlier_versions_are_the_same_model_in_sections():
+    flat = {"model": "lstm", "hidden_dim": 128, "bidirectional": True, "dropout": 0.5, "window": 0}
+    flat |= {"chars": "cnn", "char_case": "lower", "char_filters": 100, "char_hidden": 25, "casing": "none"}
+    flat |= {"casing_dim": 8, "head": "crf", "tag_scheme": "bioes", "embedding_dim": 50}
+    nested = nest_flat_settings(flat)
+    assert nested["encoder"] == {"name": "lstm", "hidden_dim": 128, "bidirectional": True, "dropout": 0.5}
+    assert nested["chars"] == {"name": "cnn", "case": "lower", "filters": 100}
+    assert nested["casing"] is None and nested["head"] == {"name": "crf", "tag_scheme": "bioes"}
+    assert nested["dropout"] == 0.5 and nested["embedding_dim"] == 50
+    assert validate(ModelConfig, flat) == validate(ModelConfig, nested)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"model": "lstm", "window": 2}, "'model.window': 2 does not apply to model lstm"),
+        ({"model": "gru", "bias": False}, "'model.bias': False does not apply to model gru"),
+        ({"casing_dim": 4}, "'model.casing_dim': 4 applies to a casing part; this model has none"),
+        (
+            {"encoder": {"name": "lstm"}, "hidden_dim": 8},
+            "'model.hidden_dim': write model.encoder.hidden_dim",
+        ),
+        ({"encoder": {"name": "lstm", "window": 2}}, "'model.encoder.window': unknown key; allowed keys are"),
+        ({"chars": {"name": "cnn", "kernel_size": 4}}, "'model.chars.kernel_size': the window is centred"),
+        ({"chars": {"filters": 4}}, "'model.chars.name': name the part"),
+        ({"encoder": {"name": "elman", "nonlinearity": "prelu"}}, "'model.encoder.nonlinearity'"),
+    ],
+)
+def test_a_setting_a_part_does_not_have_is_refused_by_its_key(settings, message):
+    with pytest.raises(ConfigError, match=message):
+        validate(ModelConfig, settings)
+
+
+def test_a_new_part_is_one_class_and_one_registration(monkeypatch):
+    from ner.nn.parts import Part, PartSettings
+
+    class MeanSettings(PartSettings):
+        name: str = "mean"
+
+    class Mean(nn.Module):
         """Each token's vector averaged with the sentence's mean."""
 
         def __init__(self, input_dim: int):
@@ -67,14 +107,15 @@ def test_a_new_encoder_is_one_class_and_one_registry_line(monkeypatch):
             self.output_size = input_dim
 
         @classmethod
-        def from_settings(cls, input_dim, settings):
+        def from_settings(cls, settings, input_dim):
             return cls(input_dim)
 
         def forward(self, embeddings, padding_mask=None):
             return (embeddings + embeddings.mean(dim=1, keepdim=True)) / 2
 
-    monkeypatch.setitem(ENCODERS, "mean", Mean)
-    tagger = NERPredictor(8, 4, 0, 6, 9, model="mean")
+    monkeypatch.setitem(globals(), "Mean", Mean)
+    monkeypatch.setitem(PARTS["encoder"], "mean", Part("encoder", MeanSettings, f"{__name__}:Mean"))
+    tagger = NERPredictor(8, 4, 0, encoder={"name": "mean"})
     ids = torch.tensor([[2, 3]])
     assert isinstance(tagger.model, Mean) and tagger(Batch(ids, torch.zeros_like(ids))).shape == (1, 2, 9)
 
@@ -164,7 +205,7 @@ def test_casing_classes_and_the_collator_that_gives_them():
 
 def test_casing_features_join_the_token_vectors():
     tagger = NERPredictor(8, 4, 0, 6, 9, model="lstm", casing="embedding", casing_dim=3)
-    assert tagger.uses_casing and tagger.model.encoder.input_size == 4 + 3
+    assert tagger.settings.inputs() == ("casing_ids",) and tagger.model.encoder.input_size == 4 + 3
     ids, casing = torch.tensor([[2, 3]]), torch.tensor([[2, 1]])
     assert tagger(Batch(ids, torch.zeros_like(ids), casing_ids=casing)).shape == (1, 2, 9)
     with pytest.raises(ValueError, match="casing classes"):

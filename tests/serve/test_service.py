@@ -38,7 +38,7 @@ def test_several_texts_come_back_in_order_with_nbest(client):
 
 def test_model_health_page_and_docs(client):
     model = client.get("/v1/model").json()
-    assert model["labels"][0] == "O" and model["model"]["model"] == "lstm" and model["version"]
+    assert model["labels"][0] == "O" and model["model"]["encoder"]["name"] == "lstm" and model["version"]
     assert model["validation"]["metrics"]["entity_f1"] >= 0 and "spacy" in model["tokenizer"]
     assert client.get("/healthz").json() == {"status": "ok"}
     page = client.get("/")

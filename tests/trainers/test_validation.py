@@ -20,7 +20,7 @@ def conll_run(tmp_path_factory):
         work,
         "run",
         "--set",
-        "model.hidden_dim=32",
+        "model.encoder.hidden_dim=32",
         "--set",
         "train_and_eval.num_epochs=2",
         "--set",

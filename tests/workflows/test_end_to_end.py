@@ -25,7 +25,7 @@ SMALL = [
     "--set",
     "model.embedding_dim=32",
     "--set",
-    "model.hidden_dim=32",
+    "model.encoder.hidden_dim=32",
     "--set",
     "train_and_eval.num_epochs=2",
 ]

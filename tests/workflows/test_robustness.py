@@ -63,9 +63,9 @@ def test_missing_folder_and_directory_as_file(tmp_path, prepared):
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("model.hidden_dim=-3", "config key 'model.hidden_dim': -3 is below the minimum 1"),
+        ("model.encoder.hidden_dim=-3", "config key 'model.encoder.hidden_dim': -3 is below the minimum 1"),
         ("model.colour=blue", "config key 'model.colour': unknown key"),
-        ("model.nonlinearity=sigmoid", "choose one of ['tanh', 'relu', 'prelu']"),
+        ("model.encoder.nonlinearity=sigmoid", "choose one of ['tanh', 'relu', 'prelu']"),
         ("tokenizer.remove_frac=1.5", "config key 'tokenizer.remove_frac'"),
         ("train_and_eval.batch_size=big", "expected int, got 'big'"),
     ],
@@ -78,21 +78,18 @@ def test_bad_config_is_refused_before_any_work(prepared, tmp_path, override, mes
 WRONG_TOGETHER = [
     (["model.members=2"], "'model.members': unknown key"),
     (["model.rare_word_frac=0.3"], "'model.rare_word_frac': unknown key"),
-    (["model.chars=cnn", "model.char_kernel_size=4"], "'model.char_kernel_size + model.chars'"),
-    (["data_collator.padding=max_length"], "'data_collator.padding + data_collator.max_length'"),
     (
-        ["model.model=lstm", "model.nonlinearity=prelu"],
-        "'model.nonlinearity + model.model': prelu exists only in the notebook RNN",
+        ["model.chars.name=cnn", "model.chars.kernel_size=4"],
+        "'model.chars.kernel_size': the window is centred",
     ),
-    (["model.model=ffnn", "model.nonlinearity=relu"], "ffnn has no choice of nonlinearity"),
-    (["model.model=gru", "model.bias=false"], "'model.bias + model.model'"),
-    (["model.model=lstm", "model.fused=false"], "'model.fused + model.model'"),
-    (["model.window=2"], "'model.window + model.model'"),
-    (["model.bidirectional=true"], "'model.bidirectional + model.model': bidirectional applies to lstm"),
-    (["model.head=crf", "trainer.use_class_weights=true"], "'trainer.use_class_weights + model.head'"),
+    (["data_collator.padding=max_length"], "'data_collator.padding + data_collator.max_length'"),
+    (["model.chars.filters=4"], "'model.chars.name': name the part; choose one of ['cnn', 'bilstm']"),
+    (["model.encoder.window=2"], "'model.encoder.window': unknown key; allowed keys are ['bias', 'fused'"),
+    (["model.hidden_dim=8"], "'model.hidden_dim': write model.encoder.hidden_dim"),
+    (["model.head.name=crf", "trainer.use_class_weights=true"], "'trainer.use_class_weights + model.head'"),
     (
-        ["model.tag_scheme=bioes", "trainer.use_class_weights=true"],
-        "'trainer.use_class_weights + model.tag_scheme': class weights are counted per BIO tag",
+        ["model.head.tag_scheme=bioes", "trainer.use_class_weights=true"],
+        "'trainer.use_class_weights + model.head': class weights are counted per BIO tag",
     ),
     (["word_vectors.checksum=abc"], "'word_vectors.checksum + word_vectors.source'"),
     (

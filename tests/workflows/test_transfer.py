@@ -6,22 +6,22 @@ import json
 import pytest
 import torch
 
-from ner.cli import CONFIG_DIR, PRESET_DIR
+from ner.cli import PRESET_DIR
 from ner.data_processing.constants import PAD_TOKEN, UNK_TOKEN
 from ner.data_processing.tokenizer import Tokenizer
 from ner.inference.run import build_model
 from ner.models.transfer import transfer_weights
-from ner.utils.config import TrainConfig, load_config
+from ner.runtime.run_config import TrainConfig
+from ner.utils.config import load_config
 from ner.utils.utils import set_seed
 from tests.helpers import ner
 
 
 def tagger(labels: list[str], words: list[str], seed: int):
     tokenizer = Tokenizer().from_dict({PAD_TOKEN: 0, UNK_TOKEN: 1} | {w: i + 2 for i, w in enumerate(words)})
-    overrides = {"model": {"hidden_dim": 8, "embedding_dim": 8, "char_filters": 4}, "labels": labels}
-    config = load_config(
-        TrainConfig, [CONFIG_DIR / "train_model.yml", PRESET_DIR / "bilstm-crf.yml"], [overrides]
-    )
+    overrides = {"model": {"encoder": {"hidden_dim": 8}, "embedding_dim": 8, "chars": {"filters": 4}}}
+    overrides["labels"] = labels
+    config = load_config(TrainConfig, [PRESET_DIR / "bilstm-crf.yml"], [overrides])
     set_seed(seed)
     return build_model(config, tokenizer), tokenizer
 
@@ -58,7 +58,7 @@ def test_train_init_from_a_run_with_other_types(tmp_path):
         "bilstm-crf",
         "--no-progress",
         "--set",
-        "model.hidden_dim=16",
+        "model.encoder.hidden_dim=16",
         "--set",
         "train_and_eval.num_epochs=2",
     ]
@@ -89,5 +89,5 @@ def test_train_init_from_a_run_with_other_types(tmp_path):
     record = json.loads((tmp_path / "new" / "init.json").read_text())
     assert record["types_kept"] == ["PER"] and record["types_new"] == ["GPE"]
     assert record["run"] == str((tmp_path / "old").resolve())
-    result = train("other", "--init", tmp_path / "old", "--set", "model.hidden_dim=32", expect=2)
+    result = train("other", "--init", tmp_path / "old", "--set", "model.encoder.hidden_dim=32", expect=2)
     assert "model.hidden_dim" in result.stderr and "16 -> 32" in result.stderr

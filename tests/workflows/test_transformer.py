@@ -92,7 +92,7 @@ def test_the_collator_gives_pieces_that_follow_left_padding():
 
 
 def test_the_transformer_learns_at_its_own_rate():
-    model = NERPredictor(10, 4, 0, 6, 9, model="none", transformer="minilm", head="crf")
+    model = NERPredictor(10, 4, 0, None, 9, model="none", transformer="minilm", head="crf")
     groups = parameter_groups(model, 2e-5)
     assert len(groups) == 2 and groups[1]["lr"] == 2e-5
     assert sum(p.numel() for p in groups[1]["params"]) == sum(

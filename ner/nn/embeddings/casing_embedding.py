@@ -3,13 +3,12 @@ numeric, other), so uncased word vectors do not lose what capitals say about nam
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
 from torch import nn
 
 from ner.data_processing.casing_classes import NUM_CASING_CLASSES
 from ner.nn.module import Module
+from ner.nn.parts import CasingEmbeddingSettings
 
 
 class CasingEmbedding(Module):
@@ -23,9 +22,9 @@ class CasingEmbedding(Module):
         self.apply(self.init_weights)
 
     @classmethod
-    def from_settings(cls, settings: Mapping) -> CasingEmbedding:
-        """The casing part of a tagger's `model` settings."""
-        return cls(settings["casing_dim"])
+    def from_settings(cls, settings: CasingEmbeddingSettings) -> CasingEmbedding:
+        """The casing part of a tagger's `model.casing` settings."""
+        return cls(settings.dim)
 
     def forward(self, casing_ids: torch.Tensor) -> torch.Tensor:
         return self.embedding(casing_ids)

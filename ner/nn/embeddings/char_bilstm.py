@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from ner.nn.embeddings.char_encoder import NUM_BYTES, CharEncoder
+from ner.nn.parts import CharBiLSTMSettings
 
 
 class CharBiLSTM(CharEncoder):
@@ -24,9 +23,9 @@ class CharBiLSTM(CharEncoder):
         self.apply(self.init_weights)
 
     @classmethod
-    def from_settings(cls, settings: Mapping) -> CharBiLSTM:
-        """The character encoder of a tagger's `model` settings."""
-        return cls(settings["char_dim"], settings["char_hidden"])
+    def from_settings(cls, settings: CharBiLSTMSettings) -> CharBiLSTM:
+        """The character encoder of a tagger's `model.chars` settings."""
+        return cls(settings.dim, settings.hidden)
 
     def encode_words(self, words: torch.Tensor) -> torch.Tensor:
         """(words, chars) byte ids -> (words, 2 * char_hidden); the all-padding word gives zeros."""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ner.nn.embeddings.char_encoder import NUM_BYTES, CharEncoder
+from ner.nn.parts import CharCNNSettings
 
 
 class CharCNN(CharEncoder):
@@ -26,9 +25,9 @@ class CharCNN(CharEncoder):
         self.apply(self.init_weights)
 
     @classmethod
-    def from_settings(cls, settings: Mapping) -> CharCNN:
-        """The character encoder of a tagger's `model` settings."""
-        return cls(settings["char_dim"], settings["char_filters"], settings["char_kernel_size"])
+    def from_settings(cls, settings: CharCNNSettings) -> CharCNN:
+        """The character encoder of a tagger's `model.chars` settings."""
+        return cls(settings.dim, settings.filters, settings.kernel_size)
 
     def encode_words(self, words: torch.Tensor) -> torch.Tensor:
         """(words, chars) byte ids -> (words, num_filters): the convolution as one matrix product over

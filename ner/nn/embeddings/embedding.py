@@ -1,5 +1,7 @@
 """Token embedding layer."""
 
+from __future__ import annotations
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -42,3 +44,18 @@ class TokenEmbedding(Module):
         vectors = self.embedding(torch.where(known, input_ids, 0))
         added = F.embedding((input_ids - size).clamp(min=0), self.extension)
         return torch.where(known.unsqueeze(-1), vectors, added)
+
+    def export_form(self) -> nn.Module:
+        """The lookup with its vocabulary extension as one matrix."""
+        return WordLookup(self)
+
+
+class WordLookup(nn.Module):
+    """The word embedding with its vocabulary extension as one matrix: id i reads row i."""
+
+    def __init__(self, part: TokenEmbedding):
+        super().__init__()
+        self.weight = nn.Parameter(torch.cat([part.embedding.weight, part.extension]).detach())
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return F.embedding(input_ids, self.weight)

@@ -6,13 +6,12 @@ import torch
 from torch import nn
 
 from ner.nn.module import Module
+from ner.nn.parts import HeadSettings
 from ner.nn.tags.schemes import TAG_SCHEMES
 
 
 class Head(Module):
     """Projects hidden states to one score per tag of `tag_scheme`, for the BIO `labels` of the data."""
-
-    takes_class_weights = False
 
     def __init__(self, input_dim: int, labels: list[str], tag_scheme: str = "bio"):
         super().__init__()
@@ -20,6 +19,11 @@ class Head(Module):
         self.scheme = TAG_SCHEMES[tag_scheme](list(labels))
         self.projection = nn.Linear(input_dim, len(self.scheme.labels))
         self.register_buffer("to_bio", torch.tensor(self.scheme.to_bio), persistent=False)
+
+    @classmethod
+    def from_settings(cls, settings: HeadSettings, input_dim: int, labels: list[str]) -> Head:
+        """The head of a tagger's `model.head` settings, for the data's BIO `labels`."""
+        return cls(input_dim, labels, settings.tag_scheme)
 
     def tag_axes(self) -> dict[str, tuple[int, ...]]:
         """The axes of this head's parameters that run over its tags, by parameter name."""

@@ -13,8 +13,6 @@ from ner.nn.heads.tag_encoding import encode_labels
 class SoftmaxHead(Head):
     """Scores each token's tags independently; class weights (BIO only) scale each gold tag's loss."""
 
-    takes_class_weights = True
-
     def loss(
         self,
         scores: torch.Tensor,
@@ -23,8 +21,6 @@ class SoftmaxHead(Head):
         class_weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Mean cross-entropy over labelled real tokens (weighted by `class_weights` when given)."""
-        if class_weights is not None and self.scheme.name != "bio":
-            raise ValueError("class weights are per BIO tag; this head trains in another tag scheme")
         return token_cross_entropy(scores, encode_labels(self.scheme, labels), mask, class_weights)
 
     @torch.no_grad()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ner.nn.module import Module
+from ner.nn.parts import FFNNSettings
 
 
 def windowed(embeddings: torch.Tensor, padding_mask: torch.Tensor | None, window: int) -> torch.Tensor:
@@ -57,15 +56,10 @@ class FFNN(Module):
             self.apply(self.init_weights)
 
     @classmethod
-    def from_settings(cls, input_dim: int, settings: Mapping) -> FFNN:
-        """The encoder of a tagger's `model` settings."""
+    def from_settings(cls, settings: FFNNSettings, input_dim: int) -> FFNN:
+        """The encoder of a tagger's `model.encoder` settings."""
         return cls(
-            input_dim,
-            settings["hidden_dim"],
-            None,
-            settings["num_layers"],
-            settings["window"],
-            settings["dropout"],
+            input_dim, settings.hidden_dim, None, settings.num_layers, settings.window, settings.dropout
         )
 
     def forward(self, embeddings: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:

@@ -3,11 +3,10 @@ already contextual vectors)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
 
 from ner.nn.module import Module
+from ner.nn.parts import PassThroughSettings
 
 
 class PassThrough(Module):
@@ -19,7 +18,7 @@ class PassThrough(Module):
         self.output_size = input_dim
 
     @classmethod
-    def from_settings(cls, input_dim: int, settings: Mapping) -> PassThrough:
+    def from_settings(cls, settings: PassThroughSettings, input_dim: int) -> PassThrough:
         """The pass-through encoder (it has no settings)."""
         return cls(input_dim)
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
 from torch import nn
 from torch.func import functional_call
 
 from ner.nn.module import Module
+from ner.nn.parts import RNNSettings
 
 FUSED_NONLINEARITIES = ("tanh", "relu")
 
@@ -78,16 +77,16 @@ class RNN(Module):
         return states
 
     @classmethod
-    def from_settings(cls, input_dim: int, settings: Mapping) -> RNN:
-        """The encoder of a tagger's `model` settings."""
+    def from_settings(cls, settings: RNNSettings, input_dim: int) -> RNN:
+        """The encoder of a tagger's `model.encoder` settings."""
         return cls(
             input_dim,
-            settings["hidden_dim"],
+            settings.hidden_dim,
             None,
-            settings["num_layers"],
-            settings["bias"],
-            settings["nonlinearity"],
-            settings["fused"],
+            settings.num_layers,
+            settings.bias,
+            settings.nonlinearity,
+            settings.fused,
         )
 
     @property
