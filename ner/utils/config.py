@@ -258,6 +258,17 @@ def validate(cls: type[T], data: object) -> T:
         raise _explain(cls, err.errors()[0]) from None
 
 
+def dotted(data: dict, prefix: str = "") -> dict[str, object]:
+    """Nested settings as one mapping of dotted keys to values: {'encoder.hidden_dim': 128, ...}."""
+    flat: dict[str, object] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat |= dotted(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def merge(base: dict, update: dict) -> dict:
     """`base` with `update` merged into it, nested mappings merged key by key."""
     merged = dict(base)

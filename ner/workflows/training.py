@@ -24,7 +24,7 @@ from ner.runtime.run_config import TrainConfig
 from ner.trainers.distributed import World, current_world
 from ner.trainers.tracker import ExperimentTracker
 from ner.trainers.trainer import Trainer
-from ner.utils.config import TokenizerConfig
+from ner.utils.config import TokenizerConfig, dotted
 from ner.utils.console import log
 from ner.utils.errors import ConfigError, NerError
 from ner.utils.io import atomic_write_json
@@ -78,10 +78,10 @@ def start_from_run(
     run learnt, new ones start fresh; the run folder records where it started from (`init.json`)."""
     files = RunFiles.of_folder(source)
     source_config = read_config(files.config)
-    ours, theirs = config.model.to_dict(), source_config.model.to_dict()
-    differing = sorted(k for k in ours if ours[k] != theirs.get(k))
+    ours, theirs = dotted(config.model.to_dict()), dotted(source_config.model.to_dict())
+    differing = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
     if differing:
-        changes = ", ".join(f"{k} {theirs.get(k)!r} -> {ours[k]!r}" for k in differing)
+        changes = ", ".join(f"{k} {theirs.get(k)!r} -> {ours.get(k)!r}" for k in differing)
         raise ConfigError(
             f"model.{differing[0]}", f"--init {source} was trained with other model parts: {changes}"
         )

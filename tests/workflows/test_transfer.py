@@ -90,4 +90,4 @@ def test_train_init_from_a_run_with_other_types(tmp_path):
     assert record["types_kept"] == ["PER"] and record["types_new"] == ["GPE"]
     assert record["run"] == str((tmp_path / "old").resolve())
     result = train("other", "--init", tmp_path / "old", "--set", "model.encoder.hidden_dim=32", expect=2)
-    assert "model.hidden_dim" in result.stderr and "16 -> 32" in result.stderr
+    assert "model.encoder.hidden_dim" in result.stderr and "16 -> 32" in result.stderr
