@@ -13,7 +13,11 @@ RNN_PRESET ?= glove-bilstm-crf
 FFNN_MINUTES ?= 4
 RNN_MINUTES ?= 9
 
-.PHONY: setup setup-bench setup-extras demo test test-fast lint bench-accuracy bench-speed clean
+# The general English model: WikiNEuRal and CoNLL-2003 in one dataset, one glove-bilstm-crf run.
+CORPORA ?= ../shared/data/wikineural-en ../shared/data/conll2003-en
+GENERAL_MINUTES ?= 30
+
+.PHONY: setup setup-bench setup-extras demo general test test-fast lint bench-accuracy bench-speed clean
 
 setup: $(VENV)/.installed
 
@@ -38,6 +42,15 @@ demo: setup
 	$(BIN)/ner submit --dataset $(ART)/dataset --output $(ART) --kind leaderboard \
 		--model ffnn=$(ART)/experiments/ffnn --model rnn=$(ART)/experiments/rnn
 	$(BIN)/ner report $(ART)/experiments/ffnn $(ART)/experiments/rnn
+
+general: setup
+	$(BIN)/ner create-dataset $(CORPORA) $(ART)/datasets/general
+	$(BIN)/ner train-tokenizer --dataset $(ART)/datasets/general --output $(ART)/tokenizer/general.json \
+		--preset $(RNN_PRESET) --min-freq $(MIN_FREQ) --remove-frac $(REMOVE_FRAC)
+	$(BIN)/ner train --dataset $(ART)/datasets/general --tokenizer $(ART)/tokenizer/general.json \
+		--preset $(RNN_PRESET) --output $(ART)/experiments/general --overwrite --no-progress \
+		--set train_and_eval.max_minutes=$(GENERAL_MINUTES)
+	$(BIN)/ner report $(ART)/experiments/general
 
 setup-bench: setup-extras
 	$(BIN)/pip install --quiet -e ".[train,runtime,test,bench,transformer,distributed]"

@@ -117,7 +117,7 @@ def test_sentences(corpus_name: str) -> list[list[str]]:
 
 def prepare(corpus_name: str) -> None:
     """The dataset of a corpus (each preset then trains its tokenizer as its config says)."""
-    create_dataset(CORPORA[corpus_name], OUT / corpus_name / "dataset", "conll")
+    create_dataset([CORPORA[corpus_name]], OUT / corpus_name / "dataset", "conll")
 
 
 def print_table(results: dict[str, dict[str, dict]]) -> None:

@@ -13,7 +13,7 @@ def main() -> int:
     parser.add_argument("--path-to-store-hf-dataset", required=True)
     args = parser.parse_args()
     return run_safely(
-        lambda: create_dataset(args.basepath_to_dataset_json_files, args.path_to_store_hf_dataset, "json")
+        lambda: create_dataset([args.basepath_to_dataset_json_files], args.path_to_store_hf_dataset, "json")
     )
 
 

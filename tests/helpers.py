@@ -114,5 +114,5 @@ def documented_dataset(folder: Path) -> Path:
     body = DOC + "\n".join(SENTENCES) + "\n" + DOC + SENTENCES[1]
     for split in ("train", "val", "test"):
         (corpus / f"{split}.conll").write_text(body)
-    create_dataset(corpus, folder / "dataset")
+    create_dataset([corpus], folder / "dataset")
     return folder / "dataset"

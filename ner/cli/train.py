@@ -25,6 +25,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="override, e.g. model.encoder.hidden_dim=256",
     )
     p.add_argument(
+        "--source-weights",
+        metavar="SOURCE=W,...",
+        help="on a dataset of several sources, show each source's sentences W times an epoch "
+        "(train_and_eval.source_weights; 1 for a source not named, a fraction draws a share anew)",
+    )
+    p.add_argument(
         "--init",
         help="start from a run folder (entity types and words it knows keep their weights, new ones start "
         "fresh; recorded in init.json), a .ckpt checkpoint (epoch, optimizer restored) or a model file",
@@ -59,6 +65,8 @@ def run(args: argparse.Namespace) -> None:
     from ner.workflows.training import train_model
 
     overrides = [parse_override(o) for o in args.set]
+    if args.source_weights:
+        overrides.append({"train_and_eval": {"source_weights": source_weights(args.source_weights)}})
     for override in overrides:
         for key in override.get("tokenizer") or {}:
             raise ConfigError(
@@ -90,3 +98,17 @@ def run(args: argparse.Namespace) -> None:
         train_in_group(config, None, train_args)
     else:
         train_model(config, **train_args)
+
+
+def source_weights(text: str) -> dict[str, float]:
+    """`--source-weights` as a mapping: 'wikineural-en=1,conll2003-en=0.5'."""
+    weights = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise NerError(f"--source-weights takes SOURCE=NUMBER,..., got {item!r}")
+    return weights

@@ -13,6 +13,7 @@ from ner.data_processing.annotations import SPAN_FORMATS, span_format
 from ner.data_processing.constants import DEFAULT_LABELS
 from ner.data_processing.formats import file_name, format_of, suffixes
 from ner.data_processing.readers import ReadResult, read_file
+from ner.data_processing.sources import write_sources
 from ner.data_processing.text import TextSplitter
 from ner.utils.errors import DataFormatError
 
@@ -100,13 +101,16 @@ def to_dataset_dict(results: dict[str, ReadResult]) -> datasets.DatasetDict:
     return datasets.DatasetDict(splits)
 
 
-def save_dataset(dataset: datasets.DatasetDict, path: str | Path) -> None:
-    """Save a DatasetDict to a folder, whole or not at all: written beside it, then moved into place."""
+def save_dataset(dataset: datasets.DatasetDict, path: str | Path, sources: list[dict] | None = None) -> None:
+    """Save a DatasetDict to a folder (with the record of its `sources`, if given), whole or not at all:
+    written beside it, then moved into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         dataset.save_to_disk(str(tmp / "data"))
+        if sources is not None:
+            write_sources(tmp / "data", sources)
         old = None
         if path.exists():
             old = path.with_name(f".{path.name}.old")

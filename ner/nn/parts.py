@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field, SerializeAsAny, model_validator
 
@@ -236,7 +236,7 @@ for _part in (
 ):
     register(_part)
 
-Slot = Annotated[SerializeAsAny[PartSettings], Field()]
+Slot = SerializeAsAny[PartSettings]
 
 
 class ModelConfig(Section):

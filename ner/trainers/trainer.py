@@ -20,6 +20,7 @@ from ner.data_processing.batch import Batch
 from ner.data_processing.constants import LABEL_IGNORE_IDX
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.dataset import as_examples
+from ner.data_processing.sources import SOURCE_COLUMN
 from ner.inference.predictor import Predictor, index_spans
 from ner.models.tagger import Tagger, as_tagger
 from ner.nn.module import Module
@@ -54,6 +55,30 @@ def bucketed_batches(
         batches.extend(block[i : i + batch_size] for i in range(0, len(block), batch_size))
     permutation = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in permutation]
+
+
+def source_counts(
+    sources: Sequence[str | None], weights: dict[str, float]
+) -> dict[str | None, tuple[list[int], int]]:
+    """Each source's example indices and how many of them an epoch shows: its size times its weight
+    (1 for a source the weights do not name)."""
+    members: dict[str | None, list[int]] = {}
+    for i, source in enumerate(sources):
+        members.setdefault(source, []).append(i)
+    return {s: (ids, round(len(ids) * weights.get(s, 1.0))) for s, ids in members.items()}
+
+
+def weighted_order(
+    sources: Sequence[str | None], weights: dict[str, float], generator: torch.Generator
+) -> list[int]:
+    """An epoch's examples, shuffled, each source's shown its weight's number of times: whole copies,
+    then a share drawn anew each epoch for the fraction."""
+    picked: list[int] = []
+    for ids, count in source_counts(sources, weights).values():
+        whole, rest = divmod(count, len(ids))
+        picked += ids * whole
+        picked += [ids[i] for i in torch.randperm(len(ids), generator=generator)[:rest].tolist()]
+    return [picked[i] for i in torch.randperm(len(picked), generator=generator).tolist()]
 
 
 class TrainingStep(nn.Module):
@@ -112,6 +137,7 @@ class Trainer:
         augmentation: CaseAugmentation | None = None,
         val_casings: Sequence[str] = ("as-is",),
         best_metric: str = "entity_f1",
+        source_weights: dict[str, float] | None = None,
     ):
         self.device = resolve_device(device)
         self.model = model.to(self.device)
@@ -129,9 +155,15 @@ class Trainer:
         self.data_collator = data_collator
         self.label_colname = label_colname
         self.text_colname = data_collator.text_colname
-        columns = [self.text_colname, label_colname]
+        columns = [self.text_colname, label_colname, SOURCE_COLUMN]
         self.train_data = as_examples(train_data, columns)
         self.val_data = as_examples(val_data, [*columns, "document"]) if val_data is not None else None
+        self.source_weights = dict(source_weights or {})
+        named = {e.get(SOURCE_COLUMN) for e in self.train_data}
+        for source in sorted(set(self.source_weights) - named):
+            raise ValueError(
+                f"source weight of {source}: the training data has no such source ({sorted(map(str, named))})"
+            )
         self.grad_clip_max_norm = grad_clip_max_norm
         self.tracker = tracker
         self.seed = seed
@@ -182,7 +214,11 @@ class Trainer:
         """An epoch's shuffled batches of `examples` (this process's share of them when data-parallel);
         the order depends only on the seed and the epoch."""
         generator = torch.Generator().manual_seed(self.seed + epoch)
-        order = self._share_of(examples, epoch) if self.world.size > 1 else None
+        order = None
+        if self.source_weights:
+            order = weighted_order([e.get(SOURCE_COLUMN) for e in examples], self.source_weights, generator)
+        if self.world.size > 1:
+            order = self._share_of(examples, epoch) if order is None else self._share_of_order(order)
         batches = bucketed_batches(
             examples, self.text_colname, batch_size, generator, self.bucket_by_length, order
         )
@@ -200,6 +236,12 @@ class Trainer:
         )
         sampler.set_epoch(epoch)
         return list(sampler)
+
+    def _share_of_order(self, order: list[int]) -> list[int]:
+        """This process's share of an epoch's order (the first few repeated so every share is as long)."""
+        size = self.world.size
+        padded = order + order[: (-len(order)) % size]
+        return padded[self.world.rank :: size]
 
     def _set_lr(self) -> None:
         """Linear decay to zero over the whole run, from the step count alone (so resuming keeps it)."""
@@ -297,7 +339,8 @@ class Trainer:
 
     def validate_examples(self, examples: Sequence[dict]) -> dict[str, float]:
         """Metrics of labelled examples as the predictor tags them: the loop, batches, decoding and
-        document consistency of `ner evaluate`, and the loss of those emissions."""
+        document consistency of `ner evaluate`, and the loss of those emissions; from several sources,
+        also each source's weighted and micro entity F1 (keys ending `@SOURCE`)."""
         gold_tags = [e[self.label_colname] for e in examples]
         loss_sum, num_tokens = 0.0, 0
 
@@ -316,7 +359,14 @@ class Trainer:
         ).tags
         gold = [self.data_collator.encode_labels(row) for row in gold_tags]
         pred = [[self.label2id[t] for t in row] for row in tags]
-        return {"loss": loss_sum / max(num_tokens, 1), **sequence_metrics(gold, pred, self.id2label)}
+        metrics = {"loss": loss_sum / max(num_tokens, 1), **sequence_metrics(gold, pred, self.id2label)}
+        sources = [e.get(SOURCE_COLUMN) for e in examples]
+        if len(set(sources)) > 1:
+            for source in dict.fromkeys(sources):
+                rows = [i for i, s in enumerate(sources) if s == source]
+                own = sequence_metrics([gold[i] for i in rows], [pred[i] for i in rows], self.id2label)
+                metrics |= {f"{key}@{source}": own[key] for key in ("entity_f1", "entity_f1_micro")}
+        return metrics
 
     def _progress_bar(self) -> Progress:
         return Progress(
@@ -385,7 +435,11 @@ class Trainer:
 
     def _steps_per_epoch(self, batch_size: int) -> int:
         """Optimizer steps in an epoch: batches of this process's share of the training split."""
-        share = -(-len(self.train_data) // self.world.size)
+        epoch = len(self.train_data)
+        if self.source_weights:
+            sources = [e.get(SOURCE_COLUMN) for e in self.train_data]
+            epoch = sum(count for _, count in source_counts(sources, self.source_weights).values())
+        share = -(-epoch // self.world.size)
         return -(-share // batch_size)
 
     def _vary_dropout_by_process(self) -> None:
@@ -470,6 +524,10 @@ class Trainer:
                 f" {casing} {val[f'entity_f1_{casing}']:.4f}"
                 for casing in ("lower", "upper")
                 if f"entity_f1_{casing}" in val
+            )
+            sources = [key.split("@", 1)[1] for key in val if key.startswith("entity_f1@")]
+            line += "".join(
+                f"  {s} {val[f'entity_f1@{s}']:.4f}/{val[f'entity_f1_micro@{s}']:.4f}" for s in sources
             )
         log.print(line)
 

@@ -82,7 +82,9 @@ class TrainAndEvalConfig(Section):
     """Settings of the training loop. Each epoch validates on the validation split in each of
     `val_casings` (as written, lower-cased, upper-cased); the best epoch is the one with the highest
     `best_metric`: `entity_f1` (weighted entity F1 as written) or `entity_f1_casings` (its mean over
-    `val_casings`)."""
+    `val_casings`). On a dataset of several sources, each epoch shows each source's sentences
+    `source_weights[source]` times (1 by default; a fraction draws a share anew each epoch), and
+    validation reports each source's F1 beside the F1 over all."""
 
     batch_size: Positive = 128
     num_epochs: Positive = 10
@@ -93,6 +95,7 @@ class TrainAndEvalConfig(Section):
     max_minutes: Annotated[float, Field(ge=0.0)] | None = None
     val_casings: list[Casing] = Field(default_factory=lambda: ["as-is", "lower", "upper"])
     best_metric: Literal["entity_f1", "entity_f1_casings"] = "entity_f1"
+    source_weights: dict[str, Annotated[float, Field(ge=0.0)]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _combinations(self) -> TrainAndEvalConfig:
@@ -107,6 +110,11 @@ class TrainAndEvalConfig(Section):
                     ("train_and_eval.best_metric", "train_and_eval.val_casings"),
                     self.best_metric == "entity_f1_casings" and len(self.val_casings) < 2,
                     "entity_f1_casings is a mean over several validation casings; list them",
+                ),
+                (
+                    ("train_and_eval.source_weights",),
+                    bool(self.source_weights) and not any(self.source_weights.values()),
+                    "every source weighted 0 leaves nothing to train on",
                 ),
             ]
         )

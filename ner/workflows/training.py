@@ -13,6 +13,7 @@ from torch.optim import AdamW
 
 from ner.data_processing.augmentation import CaseAugmentation
 from ner.data_processing.dataset import label_set, load_dataset
+from ner.data_processing.sources import SOURCE_COLUMN
 from ner.data_processing.tokenizer import Tokenizer
 from ner.data_processing.vectors import WordVectors, load_word_vectors
 from ner.inference.run import build_collator, build_model, make_predictor, open_run, read_weights
@@ -69,6 +70,19 @@ def start_from_vectors(model: nn.Module, tokenizer: Tokenizer, vectors: WordVect
         if isinstance(module, TokenEmbedding):
             module.initialise(ids, initial)
     log.print(f"word embedding: {len(ids):,} of {tokenizer.vocab_size:,} words start from {vectors.source}")
+
+
+def check_source_weights(config: TrainConfig, train: object, dataset_dir: str | Path) -> None:
+    """Refuse source weights that name a source the training split does not have."""
+    weights = config.train_and_eval.source_weights
+    if not weights:
+        return
+    sources = set(train[SOURCE_COLUMN]) if SOURCE_COLUMN in train.column_names else set()
+    for name in sorted(set(weights) - sources):
+        have = f"its sources are {', '.join(sorted(sources))}" if sources else "it has one source"
+        raise ConfigError(
+            "train_and_eval.source_weights", f"{name}: {dataset_dir} has no such source ({have})"
+        )
 
 
 def start_from_run(
@@ -189,6 +203,7 @@ def train_model(
     file_settings = {"lowercase": tokenizer.lowercase, "case_backoff": tokenizer.case_backoff}
     config.tokenizer = config.tokenizer.model_copy(update=file_settings)
     config.labels = config.labels or label_set(dataset)
+    check_source_weights(config, dataset["train"], dataset_dir)
     tracker = ExperimentTracker(run_dir)
     if world.is_main:
         check_run_folder(tracker, resume, overwrite)
@@ -244,6 +259,7 @@ def train_model(
         augmentation=CaseAugmentation(config.augment.lower, config.augment.upper, config.seed),
         val_casings=config.train_and_eval.val_casings,
         best_metric=config.train_and_eval.best_metric,
+        source_weights=config.train_and_eval.source_weights,
     )
     if last_epoch is not None:
         trainer.from_checkpoint(tracker.checkpoint_path(last_epoch))
