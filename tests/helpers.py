@@ -1,6 +1,7 @@
 """Helpers the tests share: the command line in a subprocess, small corpora written on the fly, and
 slices of CoNLL-2003 with a tokenizer."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,10 +19,15 @@ TAGS = ["B-PER", "I-PER", "O", "O", "B-LOC", "O", "B-ORG", "I-ORG", "O"]
 WORDS = ["Anna", "Smith", "lives", "in", "Rome", "near", "Acme", "Corp", "."]
 
 
-def ner(*args, expect=0):
-    """`python -m ner.cli` with `args`, its exit status asserted to be `expect`."""
+def ner(*args, expect=0, env=None):
+    """`python -m ner.cli` with `args` (and `env` added to the environment), its exit status asserted to
+    be `expect`."""
     result = subprocess.run(
-        [sys.executable, "-m", "ner.cli", *map(str, args)], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-m", "ner.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=None if env is None else os.environ | env,
     )
     assert result.returncode == expect, result.stdout + result.stderr
     return result

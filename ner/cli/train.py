@@ -31,6 +31,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(train_and_eval.source_weights; 1 for a source not named, a fraction draws a share anew)",
     )
     p.add_argument(
+        "--teacher",
+        metavar="MODEL",
+        help="distil: learn also from this model's label probabilities of each token (a run folder, an "
+        "export or an installed package; distill.teacher, with distill.weight and distill.schedule)",
+    )
+    p.add_argument(
+        "--unlabeled",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="raw text (.txt, .jsonl) the teacher tags for the student to learn from too; repeatable",
+    )
+    p.add_argument(
         "--init",
         help="start from a run folder (entity types and words it knows keep their weights, new ones start "
         "fresh; recorded in init.json), a .ckpt checkpoint (epoch, optimizer restored) or a model file",
@@ -65,6 +78,9 @@ def run(args: argparse.Namespace) -> None:
     from ner.workflows.training import train_model
 
     overrides = [parse_override(o) for o in args.set]
+    if args.teacher or args.unlabeled:
+        teacher = {"teacher": args.teacher} if args.teacher else {}
+        overrides.append({"distill": teacher | ({"unlabeled": args.unlabeled} if args.unlabeled else {})})
     if args.source_weights:
         overrides.append({"train_and_eval": {"source_weights": source_weights(args.source_weights)}})
     for override in overrides:
@@ -86,6 +102,8 @@ def run(args: argparse.Namespace) -> None:
     launched = launched_world_size()
     if args.nproc < 1:
         raise NerError(f"--nproc takes a number of processes (1 or more), got {args.nproc}")
+    if args.nproc > 1 and config.distill.teacher is not None:
+        raise NerError("--teacher: distillation trains in one process; drop --nproc")
     if args.nproc > 1 and launched > 1:
         raise NerError("--nproc: this process was started by a launcher (torchrun) already; drop --nproc")
     if args.nproc > 1:

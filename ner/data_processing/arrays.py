@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ner.data_processing.casing_classes import PAD, casing_class
-from ner.data_processing.constants import LABEL_IGNORE_IDX, NER_ENCODING_MAP, PAD_NER_TAG
+from ner.data_processing.constants import LABEL_IGNORE_IDX, NER_ENCODING_MAP, PAD_NER_TAG, TEACHER_COLUMN
 from ner.data_processing.vocabulary import Vocabulary
 from ner.data_processing.word_pieces import WordPieces
 
@@ -74,6 +74,17 @@ class ArrayCollator:
         except KeyError as err:
             raise ValueError(f"tag {err.args[0]!r} is not in the label set {sorted(self.label2id)}") from None
 
+    def _soft_labels(self, data_instances: list[dict], length: int) -> np.ndarray:
+        """(batch, length, labels) float32 teacher probabilities, zero at padding and where none was given."""
+        soft = np.zeros((len(data_instances), length, len(self.labels)), dtype=np.float32)
+        for row, instance in enumerate(data_instances):
+            given = instance.get(TEACHER_COLUMN)
+            if given is not None:
+                positions = np.array(self._fit(list(range(len(given))), length, -1))
+                slots = positions >= 0
+                soft[row, slots] = np.asarray(given, dtype=np.float32)[positions[slots]]
+        return soft
+
     def _fit(self, values: list, length: int, pad: object) -> list:
         """Truncate or pad a per-token sequence exactly as the tokenizer does its tokens."""
         if len(values) > length:
@@ -115,7 +126,8 @@ class ArrayCollator:
 
     def arrays(self, data_instances: list[dict]) -> dict[str, np.ndarray]:
         """int64 arrays `input_ids`, `padding_mask` and, for labelled examples, `labels` (-100 at
-        padding); `char_words`/`char_index`, `casing_ids` and `piece_ids`/`piece_word` for models that read them."""
+        padding); float32 `soft_labels` for examples with a teacher's
+        label probabilities (`TEACHER_COLUMN`, one row a token); `char_words`/`char_index`, `casing_ids` and `piece_ids`/`piece_word` for models that read them."""
         sentences = [list(instance[self.text_colname]) for instance in data_instances]
         length = self._get_max_length(sentences)
         batch_size = len(data_instances)
@@ -136,6 +148,8 @@ class ArrayCollator:
         arrays = {"input_ids": input_ids, "padding_mask": padding_mask}
         if labels is not None:
             arrays["labels"] = labels
+        if any(TEACHER_COLUMN in instance for instance in data_instances):
+            arrays["soft_labels"] = self._soft_labels(data_instances, length)
         if self.char_max_length:
             arrays |= self._char_words(sentences, length)
         if self.casing:

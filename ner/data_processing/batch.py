@@ -12,10 +12,11 @@ import torch
 @dataclass(frozen=True)
 class Batch(Mapping):
     """A padded batch: `input_ids` and `padding_mask` (batch, length; the mask 1 at padding), `labels`
-    (-100 at padding) when the examples carry tags, and for the parts that read them `char_ids`
-    (batch, length, bytes), `casing_ids` (batch, length), `piece_ids` (segments, pieces) with
-    `piece_word` (each piece's flat position in the token grid). It reads like the notebook's dict of
-    tensors: `batch["input_ids"]`, and only the tensors present are its keys."""
+        (-100 at padding) when the examples carry tags, and for the parts that read them `char_ids`
+        (batch, length, bytes), `casing_ids` (batch, length), `piece_ids` (segments, pieces) with
+        `piece_word` (each piece's flat position in the token grid), and in distillation `soft_labels`
+    (batch, length, labels: a teacher's label probabilities, zero where it gave none). It reads like the notebook's dict of
+        tensors: `batch["input_ids"]`, and only the tensors present are its keys."""
 
     input_ids: torch.Tensor
     padding_mask: torch.Tensor
@@ -25,6 +26,7 @@ class Batch(Mapping):
     casing_ids: torch.Tensor | None = None
     piece_ids: torch.Tensor | None = None
     piece_word: torch.Tensor | None = None
+    soft_labels: torch.Tensor | None = None
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Batch:
@@ -41,8 +43,8 @@ class Batch(Mapping):
         return replace(self, **{k: v.to(device) for k, v in self.items()})
 
     def without_labels(self) -> Batch:
-        """The batch as a model reads it, without the gold tags."""
-        return replace(self, labels=None)
+        """The batch as a model reads it, without the gold tags or a teacher's."""
+        return replace(self, labels=None, soft_labels=None)
 
     def __getitem__(self, key: str) -> torch.Tensor:
         value = getattr(self, key, None) if key in NAMES else None

@@ -4,6 +4,8 @@ PAD_TOKEN = "<|pad|>"
 UNK_TOKEN = "<|unk|>"
 PAD_NER_TAG = "<|pad|>"
 LABEL_IGNORE_IDX = -100
+# The example key holding a teacher's label probabilities of each token (distillation).
+TEACHER_COLUMN = "teacher"
 
 NER_ENCODING_MAP = {
     PAD_NER_TAG: LABEL_IGNORE_IDX,

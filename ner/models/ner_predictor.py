@@ -177,6 +177,10 @@ class NERPredictor(Tagger):
         """The head's BIO label id of each token."""
         return self.head.decode(emissions, mask)
 
+    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The head's BIO label probabilities of each token."""
+        return self.head.marginals(emissions, mask)
+
     def potentials(self, emissions: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Emissions, transitions, start and end of the tag chain the head reads its scores as."""
         return self.head.potentials(emissions)

@@ -15,9 +15,10 @@ from ner.nn.module import Module
 
 class Tagger(Module, abc.ABC):
     """What every tagger does: `forward(batch)` gives (batch, length, tags) emissions; `loss(emissions,
-    labels, mask)` the training loss per labelled token; `decode(emissions, mask)` each token's BIO label
-    id; `potentials(emissions)` the tag chain (emissions, transitions, start, end) behind span
-    probabilities and the k best paths, in the tags of `tag_scheme`. `mask` is True at real tokens."""
+        labels, mask)` the training loss per labelled token; `decode(emissions, mask)` each token's BIO label
+        id; `potentials(emissions)` the tag chain (emissions, transitions, start, end) behind span
+        probabilities and the k best paths, in the tags of `tag_scheme`; `marginals(emissions, mask)` each
+    token's BIO label probabilities. `mask` is True at real tokens."""
 
     takes_class_weights = False
     tag_scheme = "bio"
@@ -43,6 +44,11 @@ class Tagger(Module, abc.ABC):
     @abc.abstractmethod
     def potentials(self, emissions: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Emissions, transitions, start and end scores of the tag chain the emissions define."""
+
+    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(batch, length, BIO labels) each token's label probabilities, differentiable (what a student is
+        distilled on); here the emissions are BIO scores of independent tokens."""
+        return emissions.float().softmax(dim=-1)
 
     def extend_vocabulary(self, vectors: torch.Tensor) -> None:
         """Word ids from the vocabulary size on read these pretrained vectors (a tagger without a word

@@ -9,6 +9,7 @@ from ner.nn.parts import ModelConfig, flat_keys_of, upgrade_model_settings
 from ner.utils.config import (
     AugmentConfig,
     CollatorConfig,
+    DistillConfig,
     NonNegative,
     OptimizerConfig,
     PredictConfig,
@@ -33,6 +34,7 @@ class TrainConfig(Section):
     trainer: TrainerConfig = Field(default_factory=TrainerConfig)
     train_and_eval: TrainAndEvalConfig = Field(default_factory=TrainAndEvalConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    distill: DistillConfig = Field(default_factory=DistillConfig)
     tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
     predict: PredictConfig = Field(default_factory=PredictConfig)
     word_vectors: WordVectorsConfig = Field(default_factory=WordVectorsConfig)

@@ -17,13 +17,14 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from ner.data_processing.augmentation import CaseAugmentation, RecasedExamples
 from ner.data_processing.batch import Batch
-from ner.data_processing.constants import LABEL_IGNORE_IDX
+from ner.data_processing.constants import LABEL_IGNORE_IDX, TEACHER_COLUMN
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.dataset import as_examples
 from ner.data_processing.sources import SOURCE_COLUMN
 from ner.inference.predictor import Predictor, index_spans
 from ner.models.tagger import Tagger, as_tagger
 from ner.nn.module import Module
+from ner.trainers.distillation import Distillation
 from ner.trainers.distributed import current_world
 from ner.trainers.tracker import ExperimentTracker
 from ner.utils.console import log
@@ -138,6 +139,7 @@ class Trainer:
         val_casings: Sequence[str] = ("as-is",),
         best_metric: str = "entity_f1",
         source_weights: dict[str, float] | None = None,
+        distillation: Distillation | None = None,
     ):
         self.device = resolve_device(device)
         self.model = model.to(self.device)
@@ -155,9 +157,12 @@ class Trainer:
         self.data_collator = data_collator
         self.label_colname = label_colname
         self.text_colname = data_collator.text_colname
-        columns = [self.text_colname, label_colname, SOURCE_COLUMN]
+        columns = [self.text_colname, label_colname, SOURCE_COLUMN, TEACHER_COLUMN]
         self.train_data = as_examples(train_data, columns)
         self.val_data = as_examples(val_data, [*columns, "document"]) if val_data is not None else None
+        self.distillation = distillation
+        if distillation is not None and self.world.size > 1:
+            raise ValueError("distillation trains in one process; drop --nproc")
         self.source_weights = dict(source_weights or {})
         named = {e.get(SOURCE_COLUMN) for e in self.train_data}
         for source in sorted(set(self.source_weights) - named):
@@ -205,6 +210,7 @@ class Trainer:
         ids = np.array(
             [i for ex in self.train_data for i in self.data_collator.encode_labels(ex[self.label_colname])]
         )
+        ids = ids[ids != LABEL_IGNORE_IDX]  # transfer text has no gold tags
         present = np.unique(ids)
         weights = np.ones(num_labels, dtype=np.float32)
         weights[present] = compute_class_weight("balanced", classes=present, y=ids)
@@ -244,12 +250,14 @@ class Trainer:
         return padded[self.world.rank :: size]
 
     def _set_lr(self) -> None:
-        """Linear decay to zero over the whole run, from the step count alone (so resuming keeps it)."""
-        if self.lr_schedule != "linear" or self._schedule is None:
+        """Count the step; with the linear schedule, decay the learning rate to zero over the whole run,
+        from the step count alone (so resuming keeps it)."""
+        if self._schedule is None:
             return
         step, total = self._schedule
-        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
-            group["lr"] = base * max(0.0, 1.0 - step / total)
+        if self.lr_schedule == "linear":
+            for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+                group["lr"] = base * max(0.0, 1.0 - step / total)
         self._schedule = (step + 1, total)
 
     def _batch_loss(self, emissions: torch.Tensor, batch: Batch) -> torch.Tensor:
@@ -263,6 +271,13 @@ class Trainer:
         self.tagger.train()
         labels, mask = batch.labels.to(self.device), batch.mask.to(self.device)
         emissions, loss = self.step(batch.without_labels().to(self.device), labels, mask, self.class_weights)
+        if self.distillation is not None and batch.soft_labels is not None:
+            step, total = self._schedule or (0, 1)
+            student = self.tagger.marginals(emissions, mask)
+            has_gold = bool(((labels != LABEL_IGNORE_IDX) & mask).any())
+            loss = self.distillation.loss(
+                loss, has_gold, student, batch.soft_labels.to(self.device), step / total
+            )
         self._set_lr()
         self.optimizer.zero_grad()
         (loss * self._share_of_loss(labels, mask) if self.world.size > 1 else loss).backward()
@@ -294,8 +309,12 @@ class Trainer:
                 tokens = int(batch.mask.sum())
                 loss_sum += loss.item() * tokens
                 num_tokens += tokens
-                pred.extend(self.predictor.decode(batch, emissions))
-                gold.extend(real_labels(batch))
+                for row_gold, row_pred in zip(
+                    real_labels(batch), self.predictor.decode(batch, emissions), strict=True
+                ):
+                    if LABEL_IGNORE_IDX not in row_gold[:1]:  # transfer text has no gold tags
+                        gold.append(row_gold)
+                        pred.append(row_pred)
                 bar.update(task, advance=1, loss=loss_sum / max(num_tokens, 1))
         if self.world.size > 1:
             loss_sum, num_tokens = self.world.sum([loss_sum, num_tokens], self.device)

@@ -142,6 +142,33 @@ class AugmentConfig(Section):
         return self
 
 
+class DistillConfig(Section):
+    """Distillation: with a `teacher` (a run folder, an export or an installed model package, as given),
+    the student learns from the teacher's calibrated label probabilities of each training token beside
+    the gold tags (the teacher's share of the loss `weight`, throughout with `schedule: constant` or
+    falling to 0 over the run with `linear`), and from the sentences of the `unlabeled` raw-text files
+    (.txt or .jsonl), which the teacher alone teaches. Tagged once per teacher and text and cached in
+    the user's cache."""
+
+    teacher: str | None = None
+    unlabeled: list[str] = Field(default_factory=list)
+    weight: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    schedule: Literal["constant", "linear"] = "constant"
+
+    @model_validator(mode="after")
+    def _combinations(self) -> DistillConfig:
+        self.check(
+            [
+                (
+                    ("distill.unlabeled", "distill.teacher"),
+                    bool(self.unlabeled) and self.teacher is None,
+                    "text without tags is taught by a teacher; name one",
+                )
+            ]
+        )
+        return self
+
+
 class PredictConfig(Section):
     """How a trained model predicts: numeric precision, post-processing of its tags, and `min_score`:
     entities scored below it are dropped (one number for every type, or a mapping of types to numbers;

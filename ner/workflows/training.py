@@ -12,7 +12,7 @@ from torch import nn
 from torch.optim import AdamW
 
 from ner.data_processing.augmentation import CaseAugmentation
-from ner.data_processing.dataset import label_set, load_dataset
+from ner.data_processing.dataset import as_examples, label_set, load_dataset
 from ner.data_processing.sources import SOURCE_COLUMN
 from ner.data_processing.tokenizer import Tokenizer
 from ner.data_processing.vectors import WordVectors, load_word_vectors
@@ -22,6 +22,7 @@ from ner.nn.embeddings.embedding import TokenEmbedding
 from ner.nn.embeddings.transformer import TransformerEmbedding
 from ner.runtime.folder import DATA_SUMMARY_FILE, INIT_FILE, RUN_FILES, RunFiles, read_config
 from ner.runtime.run_config import TrainConfig
+from ner.trainers.distillation import Distillation
 from ner.trainers.distributed import World, current_world
 from ner.trainers.tracker import ExperimentTracker
 from ner.trainers.trainer import Trainer
@@ -32,6 +33,7 @@ from ner.utils.io import atomic_write_json
 from ner.utils.spans import tag_spans
 from ner.utils.utils import resolve_device, set_seed
 from ner.workflows.calibration import calibrate_split
+from ner.workflows.distillation import TRANSFER_SOURCE, taught_examples
 
 
 def train_tokenizer(dataset_dir: str | Path, output_file: str | Path, config: TokenizerConfig) -> Tokenizer:
@@ -72,12 +74,30 @@ def start_from_vectors(model: nn.Module, tokenizer: Tokenizer, vectors: WordVect
     log.print(f"word embedding: {len(ids):,} of {tokenizer.vocab_size:,} words start from {vectors.source}")
 
 
+def training_examples(config: TrainConfig, train: object) -> object:
+    """The training split, or with a teacher its examples with the teacher's label probabilities and the
+    transfer text's sentences."""
+    if config.distill.teacher is None:
+        return train
+    examples = as_examples(train, [config.tokenizer.text_colname, "NER", SOURCE_COLUMN])
+    return taught_examples(
+        examples,
+        config.distill.teacher,
+        config.distill.unlabeled,
+        config.labels,
+        config.tokenizer.text_colname,
+        "NER",
+    )
+
+
 def check_source_weights(config: TrainConfig, train: object, dataset_dir: str | Path) -> None:
     """Refuse source weights that name a source the training split does not have."""
     weights = config.train_and_eval.source_weights
     if not weights:
         return
     sources = set(train[SOURCE_COLUMN]) if SOURCE_COLUMN in train.column_names else set()
+    if config.distill.unlabeled:
+        sources.add(TRANSFER_SOURCE)
     for name in sorted(set(weights) - sources):
         have = f"its sources are {', '.join(sorted(sources))}" if sources else "it has one source"
         raise ConfigError(
@@ -244,7 +264,7 @@ def train_model(
         model=model,
         optimizer=optimizer,
         data_collator=collator,
-        train_data=dataset["train"],
+        train_data=training_examples(config, dataset["train"]),
         val_data=dataset["val"] if "val" in dataset else None,
         tracker=tracker if world.is_main else None,
         device=process_device(config.trainer.device, world),
@@ -260,6 +280,9 @@ def train_model(
         val_casings=config.train_and_eval.val_casings,
         best_metric=config.train_and_eval.best_metric,
         source_weights=config.train_and_eval.source_weights,
+        distillation=Distillation(config.distill.weight, config.distill.schedule)
+        if config.distill.teacher
+        else None,
     )
     if last_epoch is not None:
         trainer.from_checkpoint(tracker.checkpoint_path(last_epoch))

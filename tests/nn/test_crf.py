@@ -95,3 +95,33 @@ def test_orphan_inside_tags_in_gold_are_repaired_not_penalised():
     assert crf.repair(tags).tolist() == [[1, 2, 0, 3, 1, 3]]
     emissions = torch.zeros(1, 6, len(LABELS))
     assert float(crf.nll(emissions, tags, torch.ones(1, 6, dtype=torch.bool))) < 20
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_head_marginals_are_the_brute_force_marginals_and_differentiable(side):
+    from ner.nn.heads.crf import CRFHead
+
+    torch.manual_seed(2)
+    head = CRFHead(4, LABELS)
+    with torch.no_grad():
+        for p in head.crf.parameters():
+            p.normal_()
+    lengths, width = [3, 2], 3
+    scores = torch.randn(2, width, len(LABELS), requires_grad=True)
+    mask = torch.zeros(2, width, dtype=torch.bool)
+    for b, n in enumerate(lengths):
+        mask[b, :n] = True if side == "right" else False
+        if side == "left":
+            mask[b, width - n :] = True
+    marginals = head.marginals(scores, mask)
+    for b, n in enumerate(lengths):
+        positions = mask[b].nonzero().squeeze(1)
+        with torch.no_grad():
+            scored = brute_force(head.crf, scores[b, positions], n)
+        weights = torch.softmax(torch.tensor([s for s, _ in scored], dtype=torch.float64), 0)
+        expected = torch.zeros(n, len(LABELS), dtype=torch.float64)
+        for w, (_, tags) in zip(weights, scored, strict=True):
+            expected[torch.arange(n), torch.tensor(tags)] += w
+        assert torch.allclose(marginals[b, positions].double(), expected, atol=1e-5)
+    (marginals[mask][:, 1].sum()).backward()
+    assert scores.grad is not None and scores.grad.abs().sum() > 0

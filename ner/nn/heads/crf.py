@@ -144,6 +144,14 @@ class CRFHead(Head):
         """The most likely tag sequence of each sentence (Viterbi), as BIO ids."""
         return self.to_bio[self.crf.viterbi(scores, mask)]
 
+    def tag_marginals(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Each token's tag marginals under the CRF: the gradient of log Z with respect to the emissions
+        (forward-backward by autograd), kept differentiable; scores must require grad."""
+        emissions, aligned_mask, _, _ = self.crf._aligned(scores.float(), mask)
+        log_z = self.crf.log_partition(emissions, aligned_mask)
+        (marginals,) = torch.autograd.grad(log_z.sum(), scores, create_graph=True)
+        return marginals
+
     def potentials(self, scores: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The tag chain: emission scores, and the CRF's constrained transition, start and end scores."""
         return (scores.float(), *self.crf._scores())

@@ -29,6 +29,16 @@ class Head(Module):
         """The axes of this head's parameters that run over its tags, by parameter name."""
         return {"projection.weight": (0,), "projection.bias": (0,)}
 
+    def marginals(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(batch, length, BIO labels) each token's label probabilities under this head, differentiable
+        (what a student is distilled on)."""
+        tags = self.tag_marginals(scores, mask)
+        return tags.new_zeros(*tags.shape[:-1], len(self.scheme.bio_labels)).index_add(-1, self.to_bio, tags)
+
+    def tag_marginals(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(batch, length, scheme tags) each token's tag probabilities: tokens tagged independently."""
+        return scores.float().softmax(dim=-1)
+
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         """(batch, length, input_dim) hidden states -> (batch, length, scheme tags) scores."""
         return self.projection(hidden)
