@@ -33,7 +33,7 @@ from ner.utils.io import atomic_write_json
 from ner.utils.spans import tag_spans
 from ner.utils.utils import resolve_device, set_seed
 from ner.workflows.calibration import calibrate_split
-from ner.workflows.distillation import TRANSFER_SOURCE, taught_examples
+from ner.workflows.teacher import TRANSFER_SOURCE, taught_examples
 
 
 def train_tokenizer(dataset_dir: str | Path, output_file: str | Path, config: TokenizerConfig) -> Tokenizer:
