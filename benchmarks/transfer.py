@@ -6,7 +6,7 @@ test sentences (pre-tokenized) in one run, so the ratios compare. A model's own 
 its best epoch, so its figure there is optimistic; CoNLL-2003 test is never seen.
 
     python -m benchmarks.transfer                       # trains the three into artefacts/bench/transfer
-    python -m benchmarks.transfer wiki=RUN conll=RUN general=RUN   # measures runs trained before
+    python -m benchmarks.transfer wiki=RUN conll=RUN general=RUN   # measures runs trained before (any names)
 """
 
 from __future__ import annotations
@@ -87,15 +87,14 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "runs", nargs="*", metavar="NAME=RUN", help=f"runs trained before, NAME one of {list(MODELS)}"
+        "runs", nargs="*", metavar="NAME=RUN", help="runs trained before, each with the name its row shows"
     )
     args = parser.parse_args()
-    runs = dict(item.split("=", 1) for item in args.runs)
-    runs = {
-        name: Path(runs[name]) if name in runs else train(name)
-        for name in MODELS
-        if name in runs or not args.runs
-    }
+    given = [item.partition("=") for item in args.runs]
+    for name, sep, path in given:
+        if not sep or not name or not path:
+            parser.error(f"runs are given as NAME=RUN, got {name}{sep}{path}")
+    runs = {name: Path(path) for name, _, path in given} if given else {name: train(name) for name in MODELS}
     sentences = [s.tokens for s in read_conll(WIKI / "test.tokens").sentences]
     table = Table(
         title=f"{PRESET} across corpora (CPU capability {cpu_capability()}, {torch.get_num_threads()} threads)"

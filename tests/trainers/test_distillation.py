@@ -1,5 +1,6 @@
 """Distillation: the mixed loss and its schedule, the collator's teacher probabilities, and a student
-trained from a teacher run and transfer text by `ner train --teacher --unlabeled`."""
+trained from a teacher run and transfer text by `ner train --teacher --unlabeled`, and the same
+probabilities from the teacher's export."""
 
 import json
 
@@ -10,6 +11,7 @@ import torch
 from ner.data_processing.data_collator import DataCollator
 from ner.data_processing.tokenizer import Tokenizer
 from ner.trainers.distillation import Distillation, soft_cross_entropy
+from ner.workflows.teacher import teacher_probabilities
 from tests.helpers import ner, write_corpus
 
 
@@ -45,7 +47,7 @@ def test_the_collator_pads_and_truncates_a_teachers_probabilities_as_the_tokens(
 
 
 @pytest.mark.e2e
-def test_a_student_learns_from_a_teacher_and_transfer_text(tmp_path):
+def test_a_student_learns_from_a_teacher_and_transfer_text(tmp_path, monkeypatch):
     write_corpus(tmp_path / "corpus", sentences=40)
     ner("create-dataset", tmp_path / "corpus", tmp_path / "dataset")
     ner("train-tokenizer", "--dataset", tmp_path / "dataset", "--output", tmp_path / "tok.json")
@@ -66,6 +68,16 @@ def test_a_student_learns_from_a_teacher_and_transfer_text(tmp_path):
         json.loads(line) for line in (tmp_path / "student" / "val_metrics.jsonl").read_text().splitlines()
     ]
     assert max(e["metrics"]["entity_f1"] for e in epochs) > 0.9, epochs
+    ner("export", tmp_path / "teacher", "--output", tmp_path / "exported")
+    texts = [["Anna", "Smith", "lives", "in", "Rome"], ["Acme", "Corp"]]
+    labels = config["labels"]
+    monkeypatch.setenv("NER_CACHE_DIR", str(tmp_path / "cache"))
+    by_run = teacher_probabilities(str(tmp_path / "teacher"), texts, labels)
+    by_export = teacher_probabilities(str(tmp_path / "exported"), texts, labels)
+    for run_rows, export_rows in zip(by_run, by_export, strict=True):
+        assert np.allclose(run_rows, export_rows, atol=1e-3) and np.allclose(
+            run_rows.sum(axis=1), 1.0, atol=1e-3
+        )
     refused = ner(
         "train", *common, *small, "--unlabeled", tmp_path / "news.txt", "--output", tmp_path / "x", expect=2
     )
