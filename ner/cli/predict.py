@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 
 from ner.cli.options import add_model_parser, add_workers, model_of, open_options, parse_workers
+from ner.data_processing.formats import TOOL_FORMATS
 from ner.utils.errors import NerError
+
+RAY_FORMATS = ("jsonl", "parquet")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--output",
         required=True,
         help="file to write: CoNLL (token TAB tag); for raw-text input also .jsonl (entities with "
-        "character offsets and scores) or .html (entities highlighted)",
+        "character offsets and scores), .html (entities highlighted) or an annotation tool's import "
+        "format (--output-format)",
     )
     p.add_argument("--nbest", type=int, default=0, help="raw text: also the k best tag sequences")
     add_workers(
@@ -34,7 +38,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "RAY_ADDRESS's, else a new one here. Needs the [distributed] extra",
     )
     p.add_argument(
-        "--output-format", choices=("jsonl", "parquet"), help="with --ray: the output shards' format"
+        "--output-format",
+        choices=(*RAY_FORMATS, *TOOL_FORMATS),
+        help="raw text: pre-annotations to import into an annotation tool: label-studio (a JSON array "
+        "of tasks with predictions and scores), doccano (JSONL), spacy (spaCy/Prodigy JSONL with "
+        "spans and scores) or brat (--output is a folder of NAME.txt and NAME.ann); with --ray: the "
+        "output shards' format, jsonl or parquet",
     )
     p.add_argument(
         "--cpus-per-worker", type=float, default=1, help="with --ray: CPUs (and threads) per actor"
@@ -50,14 +59,27 @@ def run(args: argparse.Namespace) -> None:
     if args.ray is not None:
         tag_on_ray(args, options)
         return
-    if args.output_format is not None:
-        raise NerError("--output-format: names the shards' format with --ray; a single file's is its suffix")
+    if args.output_format in RAY_FORMATS:
+        raise NerError(f"--output-format {args.output_format}: names the shards' format with --ray")
     if raw_format(args.input, args.format):
         from ner.workflows.raw_text import predict_raw_file
 
         workers = parse_workers(args.workers)
-        predict_raw_file(model_of(args), args.input, args.output, args.format, args.nbest, workers, **options)
+        predict_raw_file(
+            model_of(args),
+            args.input,
+            args.output,
+            args.format,
+            args.nbest,
+            workers,
+            args.output_format,
+            **options,
+        )
         return
+    if args.output_format is not None:
+        raise NerError(
+            f"--output-format {args.output_format}: pre-annotations are made from raw text (.txt, .jsonl)"
+        )
     if args.workers not in ("auto", "1"):
         raise NerError(
             "--workers: worker processes tag raw text (.txt, .jsonl); token files take one process"
@@ -73,6 +95,8 @@ def tag_on_ray(args: argparse.Namespace, options: dict) -> None:
         from ner.distributed.ray_tagging import tag_corpus
     except ImportError as err:
         raise NerError(f"--ray needs Ray Data: pip install -e '.[distributed]' ({err})") from None
+    if args.output_format not in (None, *RAY_FORMATS):
+        raise NerError(f"--output-format {args.output_format}: --ray writes shards as jsonl or parquet")
     if args.format not in ("auto", "raw", "jsonl"):
         raise NerError("--ray: shards are .jsonl, .txt or .parquet files, read by their suffix")
     if args.cpus_per_worker <= 0:

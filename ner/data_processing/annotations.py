@@ -9,11 +9,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ner.data_processing.formats import format_of
+from ner.data_processing.formats import TOOL_FORMATS, format_of
 from ner.utils.errors import DataFormatError
 from ner.utils.files import read_json_file, stream_lines
 
-SPAN_FORMATS = ("doccano", "label-studio", "spacy", "brat", "ner-jsonl")
+SPAN_FORMATS = (*TOOL_FORMATS, "ner-jsonl")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,9 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
     "html": (".html",),  # a page of documents with their entities highlighted
 }
 
+# The annotation tools whose exports ner reads and whose import formats it writes.
+TOOL_FORMATS = ("label-studio", "doccano", "spacy", "brat")
+
 
 def format_of(path: str | Path, among: Iterable[str]) -> str | None:
     """The format among `among` that the path's suffix names (case aside), or None."""

@@ -40,14 +40,15 @@ class TagSequence:
 
 @dataclass
 class Doc:
-    """A tagged text: its sentences of tokens, their tags, the entities, and (if asked) each sentence's
-    k best tag sequences with their probabilities."""
+    """A tagged text: its sentences of tokens, their tags, the entities, (if asked) each sentence's k best
+    tag sequences with their probabilities, and the model's doubt of its tags (`scoring.doubt`)."""
 
     text: str
     sentences: list[list[Token]]
     tags: list[list[str]]
     entities: list[Entity]
     nbest: list[list[tuple[list[str], float]]] | None = field(default=None)
+    doubt: float = 0.0
 
     @property
     def tokens(self) -> list[Token]:

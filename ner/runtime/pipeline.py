@@ -11,7 +11,7 @@ from ner.data_processing.constants import PAD_TOKEN, UNK_TOKEN
 from ner.data_processing.text import TextSplitter, Token
 from ner.data_processing.vocabulary import Vocabulary
 from ner.nn.tags.chain import Chain
-from ner.nn.tags.scoring import ScoredSpan
+from ner.nn.tags.scoring import ScoredSpan, doubt
 from ner.runtime.doc import Doc, Entity, pretokenized
 from ner.runtime.model import Model
 from ner.runtime.workers import WorkerSetup, ordered_map
@@ -98,7 +98,8 @@ class Pipeline:
                 for entity in self.entities(text, sentence, spans)
             ]
             best = [self.best_paths(chain, nbest) for chain in doc_chains] if nbest > 0 else None
-            docs.append(Doc(text, doc_sentences, doc_tags, entities, best))
+            unsure = round(doubt(doc_tags, doc_chains, self.model.predictor.scheme), 6)
+            docs.append(Doc(text, doc_sentences, doc_tags, entities, best, unsure))
         return docs
 
     @staticmethod

@@ -40,6 +40,10 @@ class Chain:
             score += np.logaddexp.reduce(following)
         return float(np.exp(min(score - self.log_z, 0.0)))
 
+    def tag_marginals(self) -> np.ndarray:
+        """Each position's probability of each tag, (length, tags)."""
+        return np.exp(np.minimum(self.alpha + self.beta - self.log_z, 0.0))
+
     def best_paths(self, k: int) -> list[tuple[list[int], float]]:
         """The k most probable tag paths with their probabilities, best first (k-best Viterbi)."""
         length, tags = self.emissions.shape

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import numpy as np
+
 from ner.nn.tags.chain import Chain
 from ner.nn.tags.schemes import BIO
 from ner.utils.spans import tag_spans
@@ -30,6 +32,23 @@ def scored_spans(tags: Sequence[str], chain: Chain, scheme: BIO) -> list[ScoredS
         )
         for label, first, last in tag_spans(tags)
     ]
+
+
+def doubt(tag_rows: Sequence[Sequence[str]], chains: Sequence[Chain], scheme: BIO) -> float:
+    """How unsure the model is of a text's tags: 1 - the geometric mean, over its tokens, of each token's
+    marginal probability of the BIO tag it was given (0 for a text without tokens). Normalised for
+    length, so long texts are not doubted for their length alone; one unsure token weighs more than in
+    an arithmetic mean, where the many sure O tokens would hide it."""
+    to_bio = np.asarray(scheme.to_bio)
+    position = {label: i for i, label in enumerate(scheme.bio_labels)}
+    log_sum, count = 0.0, 0
+    for tags, chain in zip(tag_rows, chains, strict=True):
+        given = np.array([position[tag] for tag in tags], dtype=np.int64)
+        marginals = chain.tag_marginals()
+        chosen = (marginals * (to_bio[None, :] == given[:, None])).sum(axis=1)
+        log_sum += float(np.log(np.clip(chosen, 1e-12, 1.0)).sum())
+        count += len(tags)
+    return 0.0 if count == 0 else float(1.0 - np.exp(log_sum / count))
 
 
 def keep_confident(
