@@ -49,6 +49,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "fresh; recorded in init.json), a .ckpt checkpoint (epoch, optimizer restored) or a model file",
     )
     p.add_argument(
+        "--rehearse-data",
+        metavar="DATASET",
+        help="with --init RUN: a dataset with RUN's entity types (its training data, say) whose training "
+        "sentences are mixed in (rehearse.share) and whose validation split measures RUN's types before "
+        "and after (rehearse.data)",
+    )
+    p.add_argument(
+        "--no-pseudo-labels",
+        action="store_true",
+        help="with --init RUN: do not tag RUN's types that the new data lacks on its texts "
+        "(rehearse.pseudo_labels false; by default they are, so the new run keeps them)",
+    )
+    p.add_argument(
         "--resume", action="store_true", help="continue the run in --output from its last checkpoint"
     )
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --output")
@@ -81,6 +94,11 @@ def run(args: argparse.Namespace) -> None:
     if args.teacher or args.unlabeled:
         teacher = {"teacher": args.teacher} if args.teacher else {}
         overrides.append({"distill": teacher | ({"unlabeled": args.unlabeled} if args.unlabeled else {})})
+    rehearse = {"data": args.rehearse_data} if args.rehearse_data else {}
+    if args.no_pseudo_labels:
+        rehearse["pseudo_labels"] = False
+    if rehearse:
+        overrides.append({"rehearse": rehearse})
     if args.source_weights:
         overrides.append({"train_and_eval": {"source_weights": source_weights(args.source_weights)}})
     for override in overrides:

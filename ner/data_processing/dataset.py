@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import datasets
@@ -133,10 +134,13 @@ def load_dataset(path: str | Path) -> datasets.DatasetDict:
     return datasets.load_from_disk(str(path))
 
 
-def label_set(dataset: datasets.DatasetDict, label_colname: str = "NER") -> list[str]:
-    """Tags of the labelled splits: the notebook's nine in their order where the data's types are among
-    its four, else O and the B- and I- tags of the data's own types, sorted by type."""
-    found: set[str] = set()
+def label_set(
+    dataset: datasets.DatasetDict, label_colname: str = "NER", types: Iterable[str] = ()
+) -> list[str]:
+    """Tags of the labelled splits and of `types` (kept though the data may lack them): the notebook's
+    nine in their order where the types are among its four, else O and the B- and I- tags of each
+    type, sorted by type."""
+    found: set[str] = {f"{prefix}-{etype}" for etype in types for prefix in ("B", "I")}
     for split in dataset.values():
         if label_colname in split.column_names:
             found.update(tag for tags in split[label_colname] for tag in tags)

@@ -13,6 +13,7 @@ from ner.utils.config import (
     NonNegative,
     OptimizerConfig,
     PredictConfig,
+    RehearseConfig,
     Section,
     TokenizerConfig,
     TrainAndEvalConfig,
@@ -35,6 +36,7 @@ class TrainConfig(Section):
     train_and_eval: TrainAndEvalConfig = Field(default_factory=TrainAndEvalConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     distill: DistillConfig = Field(default_factory=DistillConfig)
+    rehearse: RehearseConfig = Field(default_factory=RehearseConfig)
     tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
     predict: PredictConfig = Field(default_factory=PredictConfig)
     word_vectors: WordVectorsConfig = Field(default_factory=WordVectorsConfig)

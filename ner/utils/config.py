@@ -142,6 +142,19 @@ class AugmentConfig(Section):
         return self
 
 
+class RehearseConfig(Section):
+    """Rehearsal when a run starts from another (`ner train --init RUN`), so that it does not forget:
+    with `pseudo_labels`, the entity types RUN knows and the new data lacks are tagged by RUN on the new
+    texts (train and val) and merged with the new tags, which win where both speak; `data`, a dataset
+    with RUN's types (its own training data, say), adds a sample of its training sentences (`share`
+    times as many as the new training split has) and its validation split measures RUN's types before
+    and after."""
+
+    pseudo_labels: bool = True
+    data: str | None = None
+    share: Annotated[float, Field(ge=0.0, le=10.0)] = 0.5
+
+
 class DistillConfig(Section):
     """Distillation: with a `teacher` (a run folder, an export or an installed model package, as given),
     the student learns from the teacher's calibrated label probabilities of each training token beside

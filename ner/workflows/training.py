@@ -29,10 +29,12 @@ from ner.trainers.trainer import Trainer
 from ner.utils.config import TokenizerConfig, dotted
 from ner.utils.console import log
 from ner.utils.errors import ConfigError, NerError
+from ner.utils.files import read_json_file
 from ner.utils.io import atomic_write_json
 from ner.utils.spans import tag_spans
 from ner.utils.utils import resolve_device, set_seed
 from ner.workflows.calibration import calibrate_split
+from ner.workflows.rehearsal import check_rehearsal, old_types_before_and_after, rehearse
 from ner.workflows.teacher import TRANSFER_SOURCE, taught_examples
 
 
@@ -106,10 +108,16 @@ def check_source_weights(config: TrainConfig, train: object, dataset_dir: str | 
 
 
 def start_from_run(
-    model: nn.Module, config: TrainConfig, tokenizer: Tokenizer, source: Path, tracker: ExperimentTracker
+    model: nn.Module,
+    config: TrainConfig,
+    tokenizer: Tokenizer,
+    source: Path,
+    tracker: ExperimentTracker,
+    rehearsal: dict | None = None,
 ) -> None:
     """Start `model` from another run's best weights: entity types and words both know keep what that
-    run learnt, new ones start fresh; the run folder records where it started from (`init.json`)."""
+    run learnt, new ones start fresh; the run folder records where it started from and what was
+    rehearsed (`init.json`)."""
     files = RunFiles.of_folder(source)
     source_config = read_config(files.config)
     ours, theirs = dotted(config.model.to_dict()), dotted(source_config.model.to_dict())
@@ -125,6 +133,8 @@ def start_from_run(
         model, tokenizer, read_weights(files.weights), source_model, source_tokenizer, str(files.weights)
     )
     record = {"run": str(source.resolve()), "weights": str(files.weights.resolve()), **transfer.to_dict()}
+    if rehearsal is not None:
+        record["rehearsal"] = rehearsal
     atomic_write_json(tracker.run_dir / INIT_FILE, record)
     log.print(
         f"starting from {source}: types {', '.join(transfer.types_kept) or 'none'} kept"
@@ -219,10 +229,16 @@ def train_model(
     """Train a tagger as `config` says, keeping everything needed to use it later in `run_dir`."""
     world = current_world()
     dataset = load_dataset(dataset_dir)
+    check_rehearsal(config.rehearse, init_from)
+    rehearsal = None
+    if init_from is not None and Path(init_from).is_dir() and not resume:
+        text_column = config.tokenizer.text_colname
+        dataset, rehearsal = rehearse(dataset, Path(init_from), config.rehearse, config.seed, text_column)
     tokenizer = Tokenizer.load(tokenizer_file)
     file_settings = {"lowercase": tokenizer.lowercase, "case_backoff": tokenizer.case_backoff}
     config.tokenizer = config.tokenizer.model_copy(update=file_settings)
-    config.labels = config.labels or label_set(dataset)
+    kept = rehearsal["types_rehearsed"] if rehearsal is not None else ()
+    config.labels = config.labels or label_set(dataset, types=kept)
     check_source_weights(config, dataset["train"], dataset_dir)
     tracker = ExperimentTracker(run_dir)
     if world.is_main:
@@ -287,7 +303,7 @@ def train_model(
     if last_epoch is not None:
         trainer.from_checkpoint(tracker.checkpoint_path(last_epoch))
     elif init_from is not None:
-        start_from(trainer, config, tokenizer, Path(init_from), tracker, world)
+        start_from(trainer, config, tokenizer, Path(init_from), tracker, world, rehearsal)
     run = config.train_and_eval
     # Resuming finishes the planned epochs; starting from another run's checkpoint trains num_epochs more.
     num_epochs = run.num_epochs if last_epoch is not None else trainer.start_epoch + run.num_epochs
@@ -302,6 +318,8 @@ def train_model(
     )
     if world.is_main:
         report_best(tracker, dataset, Path(dataset_dir).name)
+        if rehearsal is not None:
+            report_old_types(tracker, Path(init_from), config)
     return trainer
 
 
@@ -312,19 +330,33 @@ def start_from(
     source: Path,
     tracker: ExperimentTracker,
     world: World,
+    rehearsal: dict | None = None,
 ) -> None:
-    """Start a new run from `--init`: another run folder, a checkpoint (epoch and optimizer restored) or
-    a model file; every process then holds the main process's weights."""
+    """Start a new run from `--init`: another run folder (with what was rehearsed), a checkpoint (epoch
+    and optimizer restored) or a model file; every process then holds the main process's weights."""
     model = trainer.model
     if source.is_dir():
         if world.is_main:
-            start_from_run(model, config, tokenizer, source, tracker)
+            start_from_run(model, config, tokenizer, source, tracker, rehearsal)
     elif source.suffix == ".ckpt":
         trainer.from_checkpoint(source)
         trainer.planned_epochs = None
     elif world.is_main:
         model.load_weights(read_weights(source), str(source))
     world.copy_from_main(model)
+
+
+def report_old_types(tracker: ExperimentTracker, source: Path, config: TrainConfig) -> None:
+    """Measure the source run's types before and after on the rehearsal data, into init.json."""
+    data = config.rehearse.data
+    if data is None or tracker.best() is None:
+        log.print("the source run's types were not measured after: set rehearse.data (--rehearse-data)")
+        return
+    path = tracker.run_dir / INIT_FILE
+    record = read_json_file(path)
+    text_column = config.tokenizer.text_colname
+    record["rehearsal"]["f1"] = old_types_before_and_after(source, tracker.run_dir, data, text_column)
+    atomic_write_json(path, record)
 
 
 def report_best(tracker: ExperimentTracker, dataset: DatasetDict, dataset_name: str) -> None:

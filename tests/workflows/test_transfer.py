@@ -85,9 +85,40 @@ def test_train_init_from_a_run_with_other_types(tmp_path):
         return ner("train", *paths, "--output", tmp_path / name, *base, *args, expect=expect)
 
     train("old")
-    train("new", "--init", tmp_path / "old")
+    train(
+        "new",
+        "--init",
+        tmp_path / "old",
+        "--rehearse-data",
+        tmp_path / "old-dataset",
+        "--set",
+        "rehearse.share=0",
+    )
     record = json.loads((tmp_path / "new" / "init.json").read_text())
-    assert record["types_kept"] == ["PER"] and record["types_new"] == ["GPE"]
+    # The old run has the notebook's nine labels; the types the new data lacks are rehearsed: they stay
+    # among the labels, keep their weights and are measured before and after.
+    assert record["types_kept"] == ["LOC", "MISC", "ORG", "PER"] and record["types_new"] == ["GPE"]
     assert record["run"] == str((tmp_path / "old").resolve())
+    rehearsal = record["rehearsal"]
+    assert rehearsal["types_rehearsed"] == ["LOC", "MISC", "ORG"] and rehearsal["pseudo_labels"]
+    assert set(rehearsal["f1"]["before"]) == set(rehearsal["f1"]["after"]) == {"LOC", "MISC", "ORG", "PER"}
+    assert all(0.0 <= f1 <= 1.0 for f1 in rehearsal["f1"]["after"].values())
+    assert rehearsal["pseudo_entities_train"] >= 0 and rehearsal["data"] == str(tmp_path / "old-dataset")
+    labels = json.loads((tmp_path / "new" / "config.json").read_text())["labels"]
+    assert labels == ["O"] + [f"{p}-{t}" for t in ("GPE", "LOC", "MISC", "ORG", "PER") for p in "BI"]
+    train("forgetful", "--init", tmp_path / "old", "--no-pseudo-labels")
+    record = json.loads((tmp_path / "forgetful" / "init.json").read_text())
+    assert not record["rehearsal"]["pseudo_labels"] and "pseudo_entities_train" not in record["rehearsal"]
     result = train("other", "--init", tmp_path / "old", "--set", "model.encoder.hidden_dim=32", expect=2)
     assert "model.encoder.hidden_dim" in result.stderr and "16 -> 32" in result.stderr
+    result = train("lost", "--rehearse-data", tmp_path / "old-dataset", expect=2)
+    assert "rehearse.data" in result.stderr and "--init RUN" in result.stderr
+
+
+def test_rehearsal_merges_predicted_entities_of_missing_types_where_gold_is_silent():
+    from ner.workflows.rehearsal import merged_tags
+
+    gold = ["B-GPE", "I-GPE", "O", "O", "O", "O"]
+    predicted = ["B-PER", "I-PER", "O", "B-LOC", "I-LOC", "B-ORG"]
+    assert merged_tags(gold, predicted, {"PER", "LOC"}) == ["B-GPE", "I-GPE", "O", "B-LOC", "I-LOC", "O"]
+    assert merged_tags(["O", "B-GPE"], ["B-LOC", "I-LOC"], {"LOC"}) == ["O", "B-GPE"]
