@@ -25,16 +25,58 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_workers(p, "worker processes, each opening the run with its share of the cores (auto: 1)")
     add_precision(p)
     add_min_score(p, "the run's predict.min_score; a request's min_score replaces it")
+    ls = p.add_argument_group(
+        "Label Studio ML backend",
+        "the service's address is the URL a Label Studio project's Model setting takes; annotation events "
+        "and START_TRAINING fine-tune the served run (read through LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY, "
+        "else what the project's setup sent) and swap it in",
+    )
+    ls.add_argument(
+        "--label-map",
+        action="append",
+        default=[],
+        metavar="LABEL=TYPE",
+        help="a project label that names one of the model's types, e.g. PERSON=PER; repeatable",
+    )
+    ls.add_argument("--training-dir", default="label-studio-runs", help="where fine-tuning rounds train")
+    ls.add_argument(
+        "--min-annotations",
+        type=int,
+        default=10,
+        help="annotated tasks a project needs before an annotation event trains (START_TRAINING: any)",
+    )
+    ls.add_argument("--train-epochs", type=int, default=10, help="epochs of a fine-tuning round")
+    ls.add_argument("--train-minutes", type=float, default=5.0, help="time budget of a fine-tuning round")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> None:
     """Serve the model until stopped."""
-    from ner.serve.app import Limits
+    from pydantic import ValidationError
+
+    from ner.data_processing.sources import parse_type_map
+    from ner.serve.app import BackendSettings, Limits
     from ner.serve.supervisor import serve
+    from ner.utils.errors import NerError
     from ner.utils.thresholds import parse_min_score
 
     limits = Limits(max_chars=args.max_chars, max_texts=args.max_texts)
     min_score = None if args.min_score is None else parse_min_score(args.min_score)
     workers = parse_workers(args.workers) or 1
-    serve(model_of(args), limits, args.host, args.port, workers, args.precision, min_score)
+    try:
+        backend = BackendSettings(
+            label_map=parse_type_map(args.label_map, "--label-map"),
+            work_dir=args.training_dir,
+            min_annotations=args.min_annotations,
+            epochs=args.train_epochs,
+            minutes=args.train_minutes,
+        )
+    except ValidationError as err:
+        first = err.errors()[0]
+        flag = {
+            "min_annotations": "--min-annotations",
+            "epochs": "--train-epochs",
+            "minutes": "--train-minutes",
+        }
+        raise NerError(f"{flag.get(first['loc'][0], first['loc'][0])}: {first['msg']}") from None
+    serve(model_of(args), limits, args.host, args.port, workers, args.precision, min_score, backend)

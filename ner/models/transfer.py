@@ -38,7 +38,9 @@ def transfer_weights(
 ) -> Transfer:
     """Copy `source` (the weights of `source_model`, named `name` in errors) into `model`: tag-indexed
     head weights by tag name, word embedding rows by word, every other weight whole (its shape must
-    match). Tags and words the source lacks keep `model`'s own start."""
+    match; names of earlier versions read as today's). Tags and words the source lacks keep `model`'s
+    own start."""
+    source = source_model.upgrade_state_dict(source)
     state = model.state_dict()
     tag_rows = tag_index_map(model, source_model)
     word_rows = word_index_map(tokenizer, source_tokenizer)

@@ -1,10 +1,12 @@
-"""The FastAPI application: POST /v1/entities, GET /v1/model, GET /healthz, GET / (the page).
+"""The FastAPI application: POST /v1/entities, GET /v1/model, GET /healthz, GET / (the page), and Label
+Studio's ML backend protocol (`label_studio`).
 
 Request and response models are typed, so the OpenAPI document says exactly what the service accepts
 and answers (the request models are made per app: their size limits are the app's)."""
 
 import json
 import os
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Literal
@@ -19,8 +21,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import ner
 from ner.inference.opening import open_model
 from ner.runtime.doc import Entity, TagSequence
+from ner.runtime.folder import installed_model, is_exported
 from ner.runtime.pipeline import Pipeline
 from ner.serve.batcher import Batcher
+from ner.serve.fine_tuning import FineTuner, TrainingSettings
+from ner.serve.label_studio import LabelMap, backend_router
 from ner.serve.page import page
 from ner.utils.spans import listed_types
 from ner.utils.thresholds import ThresholdError, check_min_score
@@ -177,12 +182,55 @@ def validation_message(err: RequestValidationError) -> str:
     return f"{where}: {mine[0]['msg']}"
 
 
-def create_app(source: str | Path, limits: Limits | None = None, **options: object) -> FastAPI:
-    """The service of one trained run or exported model (`options` as `open_model` takes them)."""
+class BackendSettings(BaseModel):
+    """The Label Studio ML backend's settings: the project's labels named as the model's types
+    (`label_map`, LABEL -> TYPE), where and how fine-tuning rounds train, and the service's worker
+    processes (a round swaps the model of one process, so it needs one)."""
+
+    label_map: dict[str, str] = Field(default_factory=dict)
+    work_dir: Path = Path("label-studio-runs")
+    min_annotations: int = Field(10, ge=1)
+    epochs: int = Field(10, ge=1)
+    minutes: float = Field(5.0, gt=0)
+    workers: int = 1
+
+
+def fine_tuner(
+    source: str | Path, settings: BackendSettings, swap: Callable[[Path, str], None], version: str
+) -> FineTuner:
+    """The service's fine-tuner: of the run folder it serves, or unable (an export, several workers)."""
+    base = installed_model(str(source))
+    unable = None
+    if is_exported(source):
+        unable = f"{source} is an export; fine-tuning starts from a run folder written by `ner train`"
+    elif settings.workers > 1:
+        unable = "a round swaps the model of one process; serve with --workers 1 to fine-tune"
+    training = TrainingSettings(
+        settings.work_dir, settings.min_annotations, settings.epochs, settings.minutes
+    )
+    return FineTuner(base, training, swap, version, unable)
+
+
+def create_app(
+    source: str | Path,
+    limits: Limits | None = None,
+    backend: BackendSettings | None = None,
+    **options: object,
+) -> FastAPI:
+    """The service of one trained run or exported model (`options` as `open_model` takes them), with
+    Label Studio's ML backend protocol beside its own API."""
     limits = limits or Limits()
+    backend = backend or BackendSettings()
     pipeline = Pipeline(open_model(source, **options))
     summary = model_summary(pipeline)
     batcher = Batcher(pipeline)
+
+    def swap(run_dir: Path, version: str) -> None:
+        """Serve a fine-tuned run from now on."""
+        batcher.pipeline = Pipeline(open_model(run_dir, **options))
+        summary.update(model_summary(batcher.pipeline))
+
+    tuner = fine_tuner(source, backend, swap, pipeline.model.name)
     TextRequest, TextsRequest = request_models(limits, listed_types(pipeline.model.id2label))
 
     @asynccontextmanager
@@ -247,14 +295,18 @@ def create_app(source: str | Path, limits: Limits | None = None, **options: obje
         """A page to type or paste text into and see its entities highlighted."""
         return page(summary["entity_types"], limits.max_chars)
 
+    app.include_router(backend_router(batcher, tuner, LabelMap(backend.label_map)))
     return app
 
 
-def worker_settings(source: str, limits: Limits, options: dict, threads: int) -> dict[str, str]:
+def worker_settings(
+    source: str, limits: Limits, backend: BackendSettings, options: dict, threads: int
+) -> dict[str, str]:
     """The environment that tells a worker process (`app_from_environment`) what to serve."""
     settings = {
         "source": source,
         "limits": limits.model_dump(),
+        "backend": backend.model_dump(mode="json"),
         "options": options,
         "threads": threads,
     }
@@ -265,4 +317,5 @@ def app_from_environment() -> FastAPI:
     """The app of one `ner serve --workers N` worker process, as its environment describes it."""
     settings = json.loads(os.environ[ENVIRONMENT])
     options = settings["options"] | {"threads": settings["threads"]}
-    return create_app(settings["source"], Limits(**settings["limits"]), **options)
+    backend = BackendSettings(**settings["backend"])
+    return create_app(settings["source"], Limits(**settings["limits"]), backend, **options)

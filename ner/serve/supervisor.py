@@ -10,7 +10,7 @@ from uvicorn.supervisors import Multiprocess
 
 from ner.inference.opening import open_model
 from ner.runtime.workers import threads_per_worker
-from ner.serve.app import Limits, create_app, worker_settings
+from ner.serve.app import BackendSettings, Limits, create_app, worker_settings
 from ner.utils.console import log
 from ner.utils.thresholds import MinScore
 
@@ -50,19 +50,21 @@ def serve(
     workers: int = 1,
     precision: str | None = None,
     min_score: MinScore | None = None,
+    backend: BackendSettings | None = None,
 ) -> None:
     """Serve a model until stopped: in this process for one worker; for several, the model is opened
     here once, so that every worker runs in the precision the probe chose here and with its threshold,
     and the workers learn what to serve from the environment uvicorn's supervisor passes on."""
     where = f"http://{host}:{port}"
+    backend = (backend or BackendSettings()).model_copy(update={"workers": workers})
     if workers == 1:
-        app = create_app(source, limits, precision=precision, min_score=min_score)
+        app = create_app(source, limits, backend, precision=precision, min_score=min_score)
         log.print(f"serving {source} on {where} (page at /, API docs at /docs)")
         uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=30)
         return
     model = open_model(source, precision=precision, min_score=min_score)
     options = {"precision": model.predictor.precision, "min_score": model.predictor.min_score}
-    os.environ.update(worker_settings(source, limits, options, threads_per_worker(workers)))
+    os.environ.update(worker_settings(source, limits, backend, options, threads_per_worker(workers)))
     del model
     log.print(f"serving {source} on {where} with {workers} worker processes (page at /, docs at /docs)")
     serve_in_workers("ner.serve.app:app_from_environment", workers, host, port)

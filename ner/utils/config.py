@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import typing
 from pathlib import Path
 from typing import Annotated, Literal
@@ -335,7 +336,7 @@ def parse_override(text: str) -> dict:
         raise ConfigError(text, "an override must look like section.key=value")
     dotted, raw = text.split("=", 1)
     try:
-        value = yaml.safe_load(raw) if raw else None
+        value = yaml.load(raw, Loader=ConfigLoader) if raw else None
     except yaml.YAMLError as err:
         raise ConfigError(dotted, f"value {raw!r} is not valid YAML: {err}") from None
     for part in reversed(dotted.split(".")):
@@ -343,11 +344,23 @@ def parse_override(text: str) -> dict:
     return value
 
 
+class ConfigLoader(yaml.SafeLoader):
+    """YAML with YAML 1.2's numbers: 5e-5 and 1E3 are floats (YAML 1.1 reads them as strings), so a
+    run's config.json, which JSON writes that way, reads back as it was."""
+
+
+ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
 def read_yaml(path: str | Path) -> dict:
     """A YAML (or JSON) mapping from a file, with the file and line of a syntax error."""
     text = "\n".join(read_lines(path))
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=ConfigLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise DataFormatError(str(path), mark.line + 1 if mark else None, f"not valid YAML: {err}") from None
