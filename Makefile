@@ -17,7 +17,7 @@ RNN_MINUTES ?= 9
 CORPORA ?= ../shared/data/wikineural-en ../shared/data/conll2003-en
 GENERAL_MINUTES ?= 30
 
-.PHONY: setup setup-bench setup-extras demo general test test-fast lint bench-accuracy bench-speed clean
+.PHONY: setup setup-bench setup-extras setup-label-studio demo general test test-fast lint bench-accuracy bench-speed clean
 
 setup: $(VENV)/.installed
 
@@ -63,7 +63,18 @@ $(VENV)/.extras: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[train,runtime,test,transformer,distributed]"
 	touch $@
 
-test: setup-extras
+# Label Studio, for the annotation loop's end-to-end test, in a virtual environment of its own (its
+# dependencies pin versions of their own).
+LABEL_STUDIO_VENV := .venv-label-studio
+
+setup-label-studio: $(LABEL_STUDIO_VENV)/.installed
+
+$(LABEL_STUDIO_VENV)/.installed:
+	$(PYTHON) -m venv $(LABEL_STUDIO_VENV)
+	$(LABEL_STUDIO_VENV)/bin/pip install --quiet label-studio==1.23.2
+	touch $@
+
+test: setup-extras setup-label-studio
 	$(BIN)/python -m pytest -q
 
 # The unit tests: what `make setup` installs is enough, and they take a few minutes.

@@ -21,6 +21,15 @@ from ner.utils.spans import listed_types
 TRAINING_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "START_TRAINING")
 
 
+class Refusal(BaseModel):
+    """What was wrong with a request: the field and the problem."""
+
+    error: str
+
+
+REFUSED = {422: {"model": Refusal, "description": "a labeling config, task or event this backend cannot use"}}
+
+
 class LabelingConfigError(ValueError):
     """A labeling config this backend cannot serve."""
 
@@ -122,7 +131,7 @@ def backend_router(batcher: Batcher, tuner: FineTuner, label_map: LabelMap) -> A
             "training": tuner.state(),
         }
 
-    @router.post("/setup")
+    @router.post("/setup", responses=REFUSED)
     async def setup(request: SetupRequest) -> JSONResponse:
         """Keep the project's labeling config and access; answer the model's version."""
         if request.schema_ is not None:
@@ -137,7 +146,7 @@ def backend_router(batcher: Batcher, tuner: FineTuner, label_map: LabelMap) -> A
             tuner.remember(key, ProjectAccess(request.hostname, request.access_token))
         return JSONResponse({"model_version": tuner.version})
 
-    @router.post("/predict")
+    @router.post("/predict", responses=REFUSED)
     async def predict(request: PredictRequest) -> JSONResponse:
         """One prediction per task, in order: the entities as `labels` results with scores, the
         task's score (the model's confidence: sorted ascending, the doubtful come first)."""
@@ -162,7 +171,7 @@ def backend_router(batcher: Batcher, tuner: FineTuner, label_map: LabelMap) -> A
             results.append(prediction)
         return JSONResponse({"results": results, "model_version": version})
 
-    @router.post("/webhook")
+    @router.post("/webhook", responses=REFUSED)
     async def webhook(event: dict) -> JSONResponse:
         """Annotation events and START_TRAINING start a fine-tuning from the project's annotated tasks
         (others are answered and ignored)."""
@@ -180,7 +189,7 @@ def backend_router(batcher: Batcher, tuner: FineTuner, label_map: LabelMap) -> A
         started = tuner.request(key, names, label_map.model_type, None, forced=action == "START_TRAINING")
         return JSONResponse({"status": started, "model_version": tuner.version})
 
-    @router.post("/train")
+    @router.post("/train", responses=REFUSED)
     async def train(request: TrainRequest) -> JSONResponse:
         """The older protocol: fine-tune from the annotated tasks sent."""
         try:
