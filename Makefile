@@ -17,7 +17,7 @@ RNN_MINUTES ?= 9
 CORPORA ?= ../shared/data/wikineural-en ../shared/data/conll2003-en
 GENERAL_MINUTES ?= 30
 
-.PHONY: setup setup-bench setup-extras setup-label-studio demo general test test-fast lint bench-accuracy bench-speed clean
+.PHONY: setup setup-bench setup-extras setup-annotation-tools demo general test test-fast lint bench-accuracy bench-speed clean
 
 setup: $(VENV)/.installed
 
@@ -63,18 +63,20 @@ $(VENV)/.extras: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[train,runtime,test,transformer,distributed]"
 	touch $@
 
-# Label Studio, for the annotation loop's end-to-end test, in a virtual environment of its own (its
-# dependencies pin versions of their own).
-LABEL_STUDIO_VENV := .venv-label-studio
+# The annotation tools the annotation loop's end-to-end tests drive, in a virtual environment of their
+# own (their dependencies pin versions of their own): Label Studio, and doccano's auto-labeling pipeline
+# (whose own dependencies Label Studio's already are).
+TOOLS_VENV := .venv-annotation-tools
 
-setup-label-studio: $(LABEL_STUDIO_VENV)/.installed
+setup-annotation-tools: $(TOOLS_VENV)/.installed
 
-$(LABEL_STUDIO_VENV)/.installed:
-	$(PYTHON) -m venv $(LABEL_STUDIO_VENV)
-	$(LABEL_STUDIO_VENV)/bin/pip install --quiet label-studio==1.23.2
+$(TOOLS_VENV)/.installed:
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install --quiet label-studio==1.23.2
+	$(TOOLS_VENV)/bin/pip install --quiet --no-deps auto-labeling-pipeline==0.1.23
 	touch $@
 
-test: setup-extras setup-label-studio
+test: setup-extras setup-annotation-tools
 	$(BIN)/python -m pytest -q
 
 # The unit tests: what `make setup` installs is enough, and they take a few minutes.

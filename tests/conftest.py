@@ -1,6 +1,7 @@
 """Shared fixtures: paths to the real corpora, a tiny tokenizer, and `ner serve` started for a test."""
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -44,6 +45,20 @@ def require_data(path: Path) -> Path:
 def site_packages(venv: Path) -> Path:
     """Where a virtual environment made by this interpreter keeps its packages."""
     return Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
+
+
+# The annotation tools' own virtual environment (`make setup-annotation-tools`).
+TOOLS_VENV = Path(os.environ.get("NER_ANNOTATION_TOOLS_VENV", ROOT / ".venv-annotation-tools"))
+
+
+def require_tool(path: Path) -> None:
+    """Skip the calling test module unless `path` (a tool in TOOLS_VENV) is there; fail instead where
+    NER_REQUIRE_ANNOTATION_TOOLS is set, as CI sets it."""
+    if path.exists():
+        return
+    if os.environ.get("NER_REQUIRE_ANNOTATION_TOOLS"):
+        raise RuntimeError(f"NER_REQUIRE_ANNOTATION_TOOLS is set but {path} is missing")
+    pytest.skip(f"needs {path} (make setup-annotation-tools)", allow_module_level=True)
 
 
 def free_port() -> int:

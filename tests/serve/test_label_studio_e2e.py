@@ -14,16 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LEGACY_RUN, ROOT, free_port, service
+from tests.conftest import LEGACY_RUN, TOOLS_VENV, free_port, require_tool, service
 
 pytestmark = pytest.mark.e2e
 
-VENV = Path(os.environ.get("NER_LABEL_STUDIO_VENV", ROOT / ".venv-label-studio"))
-LABEL_STUDIO = VENV / "bin" / "label-studio"
-if not LABEL_STUDIO.exists():
-    if os.environ.get("NER_REQUIRE_LABEL_STUDIO"):
-        raise RuntimeError(f"NER_REQUIRE_LABEL_STUDIO is set but {LABEL_STUDIO} is missing")
-    pytest.skip("needs Label Studio in .venv-label-studio (make setup-label-studio)", allow_module_level=True)
+LABEL_STUDIO = TOOLS_VENV / "bin" / "label-studio"
+require_tool(LABEL_STUDIO)
 
 TOKEN = "ner-test-token-0123456789abcdef"
 USER, PASSWORD = "annotator@example.com", "ner-test-password"
