@@ -237,7 +237,7 @@ class FineTuner:
         base = RunFiles.of_folder(self.base)
         write_corpus(records, folder / "corpus")
         atomic_write_json(
-            folder / "config.json", round_config(base, self.settings.epochs, self.settings.minutes)
+            folder / "round-settings.json", round_config(base, self.settings.epochs, self.settings.minutes)
         )
         log_file = folder / "train.log"
         run_ner(["create-dataset", str(folder / "corpus"), str(folder / "dataset")], log_file)
@@ -249,7 +249,7 @@ class FineTuner:
                 "--tokenizer",
                 str(base.tokenizer),
                 "--config",
-                str(folder / "config.json"),
+                str(folder / "round-settings.json"),
                 "--init",
                 str(self.base),
                 "--output",

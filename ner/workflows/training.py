@@ -209,6 +209,17 @@ def prepare_run(
     return None
 
 
+def rehearsed(
+    dataset: DatasetDict, config: TrainConfig, init_from: str | Path | None, resume: bool
+) -> tuple[DatasetDict, dict | None]:
+    """The dataset with rehearsal's additions when a new run starts from a run folder, and their record."""
+    check_rehearsal(config.rehearse, init_from)
+    if init_from is None or not Path(init_from).is_dir() or resume:
+        return dataset, None
+    text_column = config.tokenizer.text_colname
+    return rehearse(dataset, Path(init_from), config.rehearse, config.seed, text_column)
+
+
 def process_device(setting: str, world: World) -> torch.device:
     """The device a training process uses: the configured one, and in a process group on GPUs, the GPU
     of this process's local rank."""
@@ -229,11 +240,7 @@ def train_model(
     """Train a tagger as `config` says, keeping everything needed to use it later in `run_dir`."""
     world = current_world()
     dataset = load_dataset(dataset_dir)
-    check_rehearsal(config.rehearse, init_from)
-    rehearsal = None
-    if init_from is not None and Path(init_from).is_dir() and not resume:
-        text_column = config.tokenizer.text_colname
-        dataset, rehearsal = rehearse(dataset, Path(init_from), config.rehearse, config.seed, text_column)
+    dataset, rehearsal = rehearsed(dataset, config, init_from, resume)
     tokenizer = Tokenizer.load(tokenizer_file)
     file_settings = {"lowercase": tokenizer.lowercase, "case_backoff": tokenizer.case_backoff}
     config.tokenizer = config.tokenizer.model_copy(update=file_settings)
