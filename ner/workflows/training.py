@@ -244,8 +244,7 @@ def train_model(
     tokenizer = Tokenizer.load(tokenizer_file)
     file_settings = {"lowercase": tokenizer.lowercase, "case_backoff": tokenizer.case_backoff}
     config.tokenizer = config.tokenizer.model_copy(update=file_settings)
-    kept = rehearsal["types_rehearsed"] if rehearsal is not None else ()
-    config.labels = config.labels or label_set(dataset, types=kept)
+    config.labels = config.labels or label_set(dataset, types=(rehearsal or {}).get("types_rehearsed", ()))
     check_source_weights(config, dataset["train"], dataset_dir)
     tracker = ExperimentTracker(run_dir)
     if world.is_main:
@@ -325,8 +324,7 @@ def train_model(
     )
     if world.is_main:
         report_best(tracker, dataset, Path(dataset_dir).name)
-        if rehearsal is not None:
-            report_old_types(tracker, Path(init_from), config)
+        report_old_types(tracker, init_from, config, rehearsal)
     return trainer
 
 
@@ -353,8 +351,12 @@ def start_from(
     world.copy_from_main(model)
 
 
-def report_old_types(tracker: ExperimentTracker, source: Path, config: TrainConfig) -> None:
-    """Measure the source run's types before and after on the rehearsal data, into init.json."""
+def report_old_types(
+    tracker: ExperimentTracker, source: str | Path | None, config: TrainConfig, rehearsal: dict | None
+) -> None:
+    """Measure a rehearsing run's source's types before and after on the rehearsal data, into init.json."""
+    if rehearsal is None:
+        return
     data = config.rehearse.data
     if data is None or tracker.best() is None:
         log.print("the source run's types were not measured after: set rehearse.data (--rehearse-data)")
@@ -362,7 +364,7 @@ def report_old_types(tracker: ExperimentTracker, source: Path, config: TrainConf
     path = tracker.run_dir / INIT_FILE
     record = read_json_file(path)
     text_column = config.tokenizer.text_colname
-    record["rehearsal"]["f1"] = old_types_before_and_after(source, tracker.run_dir, data, text_column)
+    record["rehearsal"]["f1"] = old_types_before_and_after(Path(source), tracker.run_dir, data, text_column)
     atomic_write_json(path, record)
 
 
