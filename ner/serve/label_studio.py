@@ -74,7 +74,7 @@ class SetupRequest(BaseModel):
     """Label Studio connecting a project: its id ("ID.created"), labeling config, address and token."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
-    project: str | None = None
+    project: str | int | None = None
     schema_: str | None = Field(None, alias="schema")
     hostname: str | None = None
     access_token: str | None = None
@@ -85,7 +85,7 @@ class PredictRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     tasks: list[dict]
-    project: str | None = None
+    project: str | int | None = None
     label_config: str | None = None
 
 
@@ -94,7 +94,7 @@ class TrainRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     annotations: list[dict]
-    project: str | None = None
+    project: str | int | None = None
     label_config: str | None = None
 
 
@@ -119,6 +119,7 @@ def backend_router(batcher: Batcher, tuner: FineTuner, label_map: LabelMap) -> A
         return read_labeling_config(schema, label_map)
 
     def model_types() -> list[str]:
+        """The served model's entity types."""
         return listed_types(batcher.pipeline.model.id2label)
 
     @router.get("/health")
