@@ -133,6 +133,19 @@ def run_ner(args: list[str], log_file: Path) -> None:
         raise TrainingError(f"ner {args[0]}: {lines[-1] if lines else f'exit status {done.returncode}'}")
 
 
+@dataclass(frozen=True)
+class Job:
+    """A round asked for: the project, where its labeling config puts entities, how its labels name the
+    model's types, its annotated tasks if they were sent (else they are fetched), and whether it was
+    asked for outright (it then trains on any number of annotated tasks)."""
+
+    project: str
+    names: LabelStudioNames
+    to_model: Callable[[str], str]
+    tasks: list[dict] | None = None
+    forced: bool = False
+
+
 class FineTuner:
     """Runs fine-tuning rounds of the served run one at a time on a thread of its own, and swaps each
     new run in (`swap(run_dir, version)`). `unable` says why this service cannot fine-tune, if so."""
@@ -153,7 +166,7 @@ class FineTuner:
         self.access: dict[str, ProjectAccess] = {}
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
-        self.again: tuple | None = None
+        self.again: Job | None = None
         self.status = {"status": "idle", "rounds": 0}
 
     def state(self) -> dict:
@@ -165,21 +178,13 @@ class FineTuner:
         """Keep how to read a project's annotations."""
         self.access[project] = access
 
-    def request(
-        self,
-        project: str,
-        names: LabelStudioNames,
-        to_model: Callable[[str], str],
-        tasks: list[dict] | None,
-        forced: bool,
-    ) -> str:
-        """Start a round for the project (tasks given, else fetched); one running, run another after it."""
+    def request(self, job: Job) -> str:
+        """Start a round; with one running, run another after it."""
         if self.unable is not None:
             with self.lock:
                 self.status = {"status": "failed", "rounds": self.status["rounds"], "error": self.unable}
             log.print(f"fine-tuning refused: {self.unable}")
             return f"not trained: {self.unable}"
-        job = (project, names, to_model, tasks, forced)
         with self.lock:
             if self.thread is not None and self.thread.is_alive():
                 self.again = job
@@ -189,33 +194,23 @@ class FineTuner:
             self.thread.start()
         return "training started"
 
-    def rounds(self, job: tuple) -> None:
+    def rounds(self, job: Job | None) -> None:
         """Train the job's round, then the one asked for meanwhile, if any."""
         while job is not None:
-            self.train_round(*job)
+            self.train_round(job)
             with self.lock:
                 job, self.again = self.again, None
                 if job is not None:
                     self.status = {"status": "running", "rounds": self.status["rounds"]}
 
-    def train_round(
-        self,
-        project: str,
-        names: LabelStudioNames,
-        to_model: Callable[[str], str],
-        tasks: list[dict] | None,
-        forced: bool,
-    ) -> None:
+    def train_round(self, job: Job) -> None:
         """One round: annotations, dataset, training, swap; its outcome in the status."""
         rounds = self.status["rounds"]
         try:
-            given = (
-                tasks
-                if tasks is not None
-                else fetch_tasks(project, self.access.get(project, ProjectAccess()))
-            )
-            records = annotated_records(given, names, to_model)
-            needed = 1 if forced else self.settings.min_annotations
+            access = self.access.get(job.project, ProjectAccess())
+            tasks = job.tasks if job.tasks is not None else fetch_tasks(job.project, access)
+            records = annotated_records(tasks, job.names, job.to_model)
+            needed = 1 if job.forced else self.settings.min_annotations
             if len(records) < needed:
                 outcome = {"status": "skipped", "reason": f"{len(records)} annotated tasks; {needed} needed"}
             else:

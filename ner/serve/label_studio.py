@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ner.runtime.pre_annotations import LabelStudioNames, label_studio_prediction
 from ner.serve.batcher import Batcher
-from ner.serve.fine_tuning import FineTuner, ProjectAccess
+from ner.serve.fine_tuning import FineTuner, Job, ProjectAccess
 from ner.utils.spans import listed_types
 
 TRAINING_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "START_TRAINING")
@@ -187,7 +187,7 @@ def backend_router(batcher: Batcher, tuner: FineTuner, label_map: LabelMap) -> A
             names, _ = interface(schema, key)
         except LabelingConfigError as err:
             return JSONResponse(status_code=422, content={"error": str(err)})
-        started = tuner.request(key, names, label_map.model_type, None, forced=action == "START_TRAINING")
+        started = tuner.request(Job(key, names, label_map.model_type, forced=action == "START_TRAINING"))
         return JSONResponse({"status": started, "model_version": tuner.version})
 
     @router.post("/train", responses=REFUSED)
@@ -198,7 +198,7 @@ def backend_router(batcher: Batcher, tuner: FineTuner, label_map: LabelMap) -> A
         except LabelingConfigError as err:
             return JSONResponse(status_code=422, content={"error": str(err)})
         key = project_id(request.project) or "0"
-        started = tuner.request(key, names, label_map.model_type, request.annotations, forced=True)
+        started = tuner.request(Job(key, names, label_map.model_type, request.annotations, forced=True))
         return JSONResponse({"status": started, "model_version": tuner.version, "job": started})
 
     return router
