@@ -46,8 +46,8 @@ def train_round(conll: DatasetDict, chosen: list[int], folder: Path, epochs: int
     save_dataset(data, folder / "dataset")
     config = load_config(TrainConfig, [PRESET_DIR / f"{PRESET}.yml"])
     config.train_and_eval.num_epochs = epochs
-    config.train_and_eval.val_casings = ["as-is"]
     config.train_and_eval.best_metric = "entity_f1"
+    config.train_and_eval.val_casings = ["as-is"]
     train_tokenizer(folder / "dataset", folder / "tokenizer.json", config.tokenizer)
     train_model(
         config, folder / "dataset", folder / "tokenizer.json", folder / "run", overwrite=True, progress=False

@@ -14,7 +14,8 @@ from tests.conftest import LEGACY_RUN, ROOT, TOOLS_VENV, require_tool, service
 pytestmark = pytest.mark.e2e
 
 PYTHON = TOOLS_VENV / "bin" / "python"
-require_tool(TOOLS_VENV / "lib" / "python3.11" / "site-packages" / "auto_labeling_pipeline")
+PIPELINE = next(TOOLS_VENV.glob("lib/python3*/site-packages/auto_labeling_pipeline"), None)
+require_tool(PIPELINE or TOOLS_VENV / "lib" / "auto_labeling_pipeline")
 
 MAPPING = {"PER": "PERSON", "LOC": "LOC", "ORG": "ORG", "MISC": "MISC"}
 TEXTS = ["Anna Smith lives in Rome near Acme Corp.", "Nothing to see here.", "Acme Corp hires Smith in ROME."]
