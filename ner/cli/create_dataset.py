@@ -55,7 +55,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Read the corpus folders and save them as one dataset."""
-    from ner.data_processing.sources import parse_type_map
+    from ner.utils.spans import parse_type_map
     from ner.workflows.corpus import create_dataset
 
     if len(args.folders) < 2:

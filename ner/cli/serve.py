@@ -54,10 +54,10 @@ def run(args: argparse.Namespace) -> None:
     """Serve the model until stopped."""
     from pydantic import ValidationError
 
-    from ner.data_processing.sources import parse_type_map
     from ner.serve.app import BackendSettings, Limits
     from ner.serve.supervisor import serve
     from ner.utils.errors import NerError
+    from ner.utils.spans import parse_type_map
     from ner.utils.thresholds import parse_min_score
 
     limits = Limits(max_chars=args.max_chars, max_texts=args.max_texts)

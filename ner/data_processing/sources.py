@@ -17,22 +17,6 @@ SOURCES_FILE = "sources.json"
 NO_TYPE = "O"
 
 
-def parse_type_map(items: Sequence[str], flag: str = "--map") -> dict[str, str]:
-    """`OLD=NEW` items (of the option `flag`) as a mapping of entity types; NEW may be O, which drops
-    the type."""
-    mapping = {}
-    for item in items:
-        old, sep, new = item.partition("=")
-        if not sep or not old or not new or any(c.isspace() for c in item):
-            raise NerError(
-                f"{flag} takes TYPE=TYPE (for instance PERSON=PER, or MISC=O to drop one), got {item!r}"
-            )
-        if old in mapping and mapping[old] != new:
-            raise NerError(f"{flag} names {old} twice: {old}={mapping[old]} and {item}")
-        mapping[old] = new
-    return mapping
-
-
 def mapped_tags(tags: Sequence[str], mapping: dict[str, str]) -> list[str]:
     """BIO tags with their types renamed by `mapping`; a type mapped to O becomes O."""
     renamed = []

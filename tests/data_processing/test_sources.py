@@ -10,10 +10,10 @@ from ner.data_processing.sources import (
     check_shared_types,
     combine,
     mapped_tags,
-    parse_type_map,
     read_sources,
 )
 from ner.utils.errors import NerError
+from ner.utils.spans import parse_type_map
 from tests.helpers import ner
 
 
