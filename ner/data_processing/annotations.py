@@ -145,16 +145,25 @@ def read_label_studio(path: Path) -> Iterator[AnnotatedText]:
         text = task.get("data", {}).get("text") if isinstance(task, dict) else None
         if not isinstance(text, str):
             raise DataFormatError(str(path), where, 'expected "data": {"text": ...}')
-        annotations = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
-        results = annotations[0].get("result", []) if annotations else []
-        spans = [
-            from_utf16(text, parse_span(result["value"], str(path), where))
-            for result in results
-            if isinstance(result, dict)
-            and isinstance(result.get("value"), dict)
-            and "start" in result["value"]
-        ]
-        yield AnnotatedText(text, spans, str(path), where)
+        yield AnnotatedText(text, task_spans(task, text, str(path), where) or [], str(path), where)
+
+
+def task_spans(
+    task: dict, text: str, source: str, where: str, from_name: str | None = None
+) -> list[Span] | None:
+    """The labelled spans of a Label Studio task's first annotation not cancelled (of the control
+    `from_name` only, if given), or None if it has none."""
+    annotations = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
+    if not annotations:
+        return None
+    return [
+        from_utf16(text, parse_span(result["value"], source, where))
+        for result in annotations[0].get("result") or []
+        if isinstance(result, dict)
+        and isinstance(result.get("value"), dict)
+        and "start" in result["value"]
+        and (from_name is None or result.get("from_name") == from_name)
+    ]
 
 
 def from_utf16(text: str, span: Span) -> Span:

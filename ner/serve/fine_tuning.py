@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ner.data_processing.annotations import from_utf16, parse_span
+from ner.data_processing.annotations import task_spans
 from ner.runtime.folder import RunFiles, read_config
 from ner.runtime.pre_annotations import LabelStudioNames
 from ner.utils.console import log
@@ -79,22 +79,13 @@ def annotated_records(
     records = []
     for position, task in enumerate(tasks):
         text = (task.get("data") or {}).get(names.text_field)
-        annotations = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
-        if not isinstance(text, str) or not annotations:
-            continue
         where = f"task {task.get('id', position)}"
-        entities = []
-        for result in annotations[0].get("result") or []:
-            value = result.get("value") if isinstance(result, dict) else None
-            if (
-                result.get("from_name") != names.from_name
-                or not isinstance(value, dict)
-                or "start" not in value
-            ):
-                continue
-            span = from_utf16(text, parse_span(value, "Label Studio", where))
-            entities.append({"start": span.start, "end": span.end, "label": to_model(span.label)})
-        records.append({"text": text, "entities": entities})
+        spans = (
+            task_spans(task, text, "Label Studio", where, names.from_name) if isinstance(text, str) else None
+        )
+        if spans is not None:
+            entities = [{"start": s.start, "end": s.end, "label": to_model(s.label)} for s in spans]
+            records.append({"text": text, "entities": entities})
     return records
 
 

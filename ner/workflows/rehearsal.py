@@ -19,7 +19,7 @@ from ner.runtime.model import Model
 from ner.utils.config import RehearseConfig
 from ner.utils.console import log
 from ner.utils.errors import ConfigError
-from ner.utils.metrics import count_matches, prf
+from ner.utils.metrics import entity_scores
 from ner.utils.spans import listed_types, tag_spans
 
 REHEARSAL_SOURCE = "rehearsal"
@@ -137,15 +137,15 @@ def check_rehearsal(settings: RehearseConfig, init_from: str | Path | None) -> N
 def type_f1(model: Model, data: str, types: Sequence[str], text_column: str) -> dict[str, float]:
     """A model's F1 of each of `types` on the validation split of the dataset `data`."""
     split = load_dataset(data)["val"]
-    counts = {t: [0, 0, 0] for t in types}
-    for gold, pred in zip(split["NER"], tagged(model, split, text_column), strict=True):
-        for etype in types:
-            count_matches(
-                counts[etype],
-                {s for s in tag_spans(gold) if s[0] == etype},
-                {s for s in tag_spans(pred) if s[0] == etype},
-            )
-    return {etype: round(prf(*c)["f1"], 4) for etype, c in counts.items()}
+    gold, predicted = split["NER"], tagged(model, split, text_column)
+    labels = sorted({tag for rows in (gold, predicted) for row in rows for tag in row})
+    index = {label: i for i, label in enumerate(labels)}
+    scores = entity_scores(
+        [[index[t] for t in row] for row in gold],
+        [[index[t] for t in row] for row in predicted],
+        dict(enumerate(labels)),
+    )
+    return {etype: round(scores[etype]["f1"], 4) if etype in scores else 0.0 for etype in types}
 
 
 def old_types_before_and_after(source: Path, run_dir: Path, data: str, text_column: str) -> dict:
