@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ner.cli.options import PRESET_DIR, presets
 from ner.utils.errors import ConfigError, NerError
+from ner.utils.pairs import parse_pairs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -139,12 +140,9 @@ def run(args: argparse.Namespace) -> None:
 def source_weights(text: str) -> dict[str, float]:
     """`--source-weights` as a mapping: 'wikineural-en=1,conll2003-en=0.5'."""
     weights = {}
-    for item in text.split(","):
-        name, sep, value = item.partition("=")
+    for name, value in parse_pairs(text.split(","), "--source-weights", "SOURCE=NUMBER,...").items():
         try:
-            weights[name.strip()] = float(value)
+            weights[name] = float(value)
         except ValueError:
-            sep = ""
-        if not sep or not name.strip():
-            raise NerError(f"--source-weights takes SOURCE=NUMBER,..., got {item!r}")
+            raise NerError(f"--source-weights: the weight of {name} is a number, got {value!r}") from None
     return weights

@@ -529,9 +529,10 @@ class Trainer:
 
     @staticmethod
     def _report(epoch: int, num_epochs: int, seconds: float, train: dict, val: dict | None) -> None:
-        """One line of an epoch's metrics, and the seconds its training took (validation aside)."""
+        """One line of an epoch's metrics, and the seconds its training took (validation aside); epochs are
+        numbered from 0, as their checkpoints, `--epoch` and the best epoch are."""
         line = (
-            f"epoch {epoch + 1}/{num_epochs} ({seconds:.1f} s)  train loss {train['loss']:.4f}"
+            f"epoch {epoch} ({epoch + 1} of {num_epochs}, {seconds:.1f} s)  train loss {train['loss']:.4f}"
             f" entity_f1 {train['entity_f1']:.4f}"
         )
         if val is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ner.data_processing.constants import NER_DECODING_MAP
-from ner.utils.errors import NerError
+from ner.utils.pairs import parse_pairs
 
 DEFAULT_ENTITY_TYPES = ("LOC", "MISC", "PER", "ORG")
 
@@ -68,14 +68,4 @@ def tag_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
 def parse_type_map(items: Sequence[str], flag: str = "--map") -> dict[str, str]:
     """`OLD=NEW` items (of the option `flag`) as a mapping of entity types; NEW may be O, which drops
     the type."""
-    mapping = {}
-    for item in items:
-        old, sep, new = item.partition("=")
-        if not sep or not old or not new or any(c.isspace() for c in item):
-            raise NerError(
-                f"{flag} takes TYPE=TYPE (for instance PERSON=PER, or MISC=O to drop one), got {item!r}"
-            )
-        if old in mapping and mapping[old] != new:
-            raise NerError(f"{flag} names {old} twice: {old}={mapping[old]} and {item}")
-        mapping[old] = new
-    return mapping
+    return parse_pairs(items, flag, "TYPE=TYPE (for instance PERSON=PER, or MISC=O to drop one)")

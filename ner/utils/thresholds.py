@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterable
 
 from ner.utils.errors import NerError
+from ner.utils.pairs import parse_pairs
 
 
 class ThresholdError(NerError, ValueError):
@@ -50,18 +51,10 @@ def check_min_score(value: object, types: Iterable[str] | None = None, where: st
 
 def parse_min_score(text: str, where: str = "--min-score") -> MinScore:
     """`0.5` as 0.5, `PER=0.6,ORG=0.4` as {"PER": 0.6, "ORG": 0.4}."""
-    text = text.strip()
     if "=" not in text:
-        return check_value(where, _number(where, text))
-    per_type: dict[str, float] = {}
-    for item in text.split(","):
-        name, sep, number = (part.strip() for part in item.partition("="))
-        if not sep or not name:
-            raise ThresholdError(where, f"expected a number or TYPE=NUMBER,...; got {text!r}")
-        if name in per_type:
-            raise ThresholdError(where, f"type {name!r} is given twice")
-        per_type[name] = check_value(f"{where} {name}", _number(where, number))
-    return per_type
+        return check_value(where, _number(where, text.strip()))
+    pairs = parse_pairs(text.split(","), where, "a number or TYPE=NUMBER,...")
+    return {name: check_value(f"{where} {name}", _number(where, number)) for name, number in pairs.items()}
 
 
 def _number(where: str, text: str) -> float:

@@ -1,9 +1,10 @@
-"""The command line's shared options: one MODEL however it is given, and the worker count."""
+"""The command line's shared options: one MODEL however it is given, the worker count and named weights."""
 
 import pytest
 
 from ner.cli import build_parser
 from ner.cli.options import model_of, parse_workers
+from ner.cli.train import source_weights
 from ner.utils.errors import NerError
 
 COMMANDS = ["predict", "evaluate", "inspect", "serve", "calibrate", "export", "package"]
@@ -36,3 +37,10 @@ def test_workers_are_a_count_or_auto():
     for bad in ("0", "-1", "two", ""):
         with pytest.raises(NerError, match="--workers takes a number"):
             parse_workers(bad)
+
+
+def test_source_weights_are_named_numbers():
+    assert source_weights("wikineural-en=1, conll2003-en=0.5") == {"wikineural-en": 1.0, "conll2003-en": 0.5}
+    for bad, problem in [("wiki", "takes SOURCE=NUMBER"), ("wiki=x", "the weight of wiki is a number")]:
+        with pytest.raises(NerError, match=problem):
+            source_weights(bad)

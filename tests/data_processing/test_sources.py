@@ -104,3 +104,9 @@ def test_create_dataset_from_two_corpora_maps_types_and_records_its_sources(tmp_
         "PERSON": "PER",
         "GPE": "LOC",
     }
+
+
+def test_a_type_map_names_each_type_once():
+    assert parse_type_map(["PERSON=PER", "PERSON=PER"]) == {"PERSON": "PER"}
+    with pytest.raises(NerError, match="--map names PERSON twice: PERSON=PER and PERSON=LOC"):
+        parse_type_map(["PERSON=PER", "PERSON=LOC"])

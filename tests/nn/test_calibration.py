@@ -12,7 +12,7 @@ from ner.nn.tags.schemes import BIO
 from ner.nn.tags.scoring import ScoredSpan, keep_confident, scored_spans
 from ner.nn.tags.temperature import Calibration, fit_temperature, rescaled, span_scores
 from ner.runtime.folder import CALIBRATION_FILE
-from ner.utils.errors import DataFormatError
+from ner.utils.errors import DataFormatError, NerError
 from ner.utils.reliability import Scored, at_thresholds, calibration, suggest_thresholds
 from ner.utils.thresholds import ThresholdError, check_min_score, parse_min_score, threshold_for
 
@@ -114,8 +114,15 @@ def test_precision_recall_at_thresholds_and_suggested_thresholds():
 def test_thresholds_are_parsed_checked_and_applied():
     assert parse_min_score("0.5") == 0.5
     assert parse_min_score(" PER=0.6, ORG=0.4") == {"PER": 0.6, "ORG": 0.4}
-    for bad in ("1", "-0.1", "abc", "PER=", "PER=0.6,PER=0.5", "=0.3", "PER=x", "nan"):
+    for bad in ("1", "-0.1", "abc", "PER=x", "nan"):
         with pytest.raises(ThresholdError):
+            parse_min_score(bad)
+    for bad, problem in [
+        ("PER=", "takes a number or TYPE=NUMBER"),
+        ("=0.3", "takes"),
+        ("PER=0.6,PER=0.5", "twice"),
+    ]:
+        with pytest.raises(NerError, match=problem):
             parse_min_score(bad)
     with pytest.raises(ThresholdError, match="unknown entity type 'FOO'"):
         check_min_score({"FOO": 0.5}, ["PER", "LOC"])
