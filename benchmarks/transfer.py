@@ -21,11 +21,13 @@ from rich.table import Table
 from ner.cli import PRESET_DIR
 from ner.data_processing.readers import read_conll, read_file
 from ner.inference.precision import cpu_capability
-from ner.inference.run import open_run
+from ner.inference.run import Run, open_run
 from ner.runtime.run_config import TrainConfig
 from ner.utils.config import load_config
 from ner.utils.console import console
+from ner.utils.errors import NerError
 from ner.utils.metrics import sequence_metrics
+from ner.utils.pairs import parse_pairs
 from ner.workflows.corpus import create_dataset
 from ner.workflows.training import train_model, train_tokenizer
 
@@ -56,9 +58,8 @@ def train(name: str) -> Path:
     return base / "run"
 
 
-def scores(run_dir: Path) -> dict[str, float]:
+def scores(run: Run) -> dict[str, float]:
     """The run's F1 on each labelled file, tagged as `ner evaluate` tags it."""
-    run = open_run(run_dir)
     label2id = {label: i for i, label in enumerate(run.labels)}
     row = {}
     for column, (path, key) in FILES.items():
@@ -72,9 +73,8 @@ def scores(run_dir: Path) -> dict[str, float]:
     return row
 
 
-def speed(run_dir: Path, sentences: list[list[str]]) -> float:
+def speed(run: Run, sentences: list[list[str]]) -> float:
     """Tokens a second the run tags WikiNEuRal's test sentences at."""
-    run = open_run(run_dir)
     run.predictor.tag(sentences[:200])
     start = time.perf_counter()
     run.predictor.tag(sentences)
@@ -90,11 +90,15 @@ def main() -> None:
         "runs", nargs="*", metavar="NAME=RUN", help="runs trained before, each with the name its row shows"
     )
     args = parser.parse_args()
-    given = [item.partition("=") for item in args.runs]
-    for name, sep, path in given:
-        if not sep or not name or not path:
-            parser.error(f"runs are given as NAME=RUN, got {name}{sep}{path}")
-    runs = {name: Path(path) for name, _, path in given} if given else {name: train(name) for name in MODELS}
+    try:
+        given = parse_pairs(args.runs, "runs", "NAME=RUN")
+    except NerError as err:
+        parser.error(str(err))
+    runs = (
+        {name: Path(path) for name, path in given.items()}
+        if given
+        else {name: train(name) for name in MODELS}
+    )
     sentences = [s.tokens for s in read_conll(WIKI / "test.tokens").sentences]
     table = Table(
         title=f"{PRESET} across corpora (CPU capability {cpu_capability()}, {torch.get_num_threads()} threads)"
@@ -102,8 +106,9 @@ def main() -> None:
     for column in ("trained on", *FILES, "tokens/s"):
         table.add_column(column, justify="left" if column == "trained on" else "right")
     for name, run_dir in runs.items():
-        row = scores(run_dir)
-        table.add_row(name, *(f"{row[c]:.4f}" for c in FILES), f"{speed(run_dir, sentences):,.0f}")
+        run = open_run(run_dir)
+        row = scores(run)
+        table.add_row(name, *(f"{row[c]:.4f}" for c in FILES), f"{speed(run, sentences):,.0f}")
     console.print(table)
 
 

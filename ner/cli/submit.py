@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ner.cli.options import add_precision
-from ner.utils.errors import NerError
+from ner.utils.pairs import parse_pairs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,10 +31,6 @@ def run(args: argparse.Namespace) -> None:
     from ner.inference.run import open_run
     from ner.workflows.submission import make_submission
 
-    models = {}
-    for spec in args.model:
-        name, _, run_dir = spec.partition("=")
-        if not run_dir:
-            raise NerError(f"--model takes NAME=RUN_DIR, got {spec!r}")
-        models[name] = open_run(run_dir, precision=args.precision)
+    run_dirs = parse_pairs(args.model, "--model", "NAME=RUN_DIR")
+    models = {name: open_run(run_dir, precision=args.precision) for name, run_dir in run_dirs.items()}
     make_submission(args.dataset, args.output, models, args.kind, args.net_ids)

@@ -27,6 +27,11 @@ class Refusal(BaseModel):
     error: str
 
 
+def refused(problem: str) -> JSONResponse:
+    """A 422 answer naming the field and its problem."""
+    return JSONResponse(status_code=422, content=Refusal(error=problem).model_dump())
+
+
 REFUSED = {422: {"model": Refusal, "description": "a labeling config, task or event this backend cannot use"}}
 
 
@@ -139,7 +144,7 @@ def backend_router(batcher: Batcher, tuner: FineTuner, label_map: LabelMap) -> A
             try:
                 read_labeling_config(request.schema_, label_map)
             except LabelingConfigError as err:
-                return JSONResponse(status_code=422, content={"error": str(err)})
+                return refused(str(err))
         key = project_id(request.project)
         if key is not None:
             if request.schema_ is not None:
@@ -154,13 +159,13 @@ def backend_router(batcher: Batcher, tuner: FineTuner, label_map: LabelMap) -> A
         try:
             names, labels = interface(request.label_config, project_id(request.project))
         except LabelingConfigError as err:
-            return JSONResponse(status_code=422, content={"error": str(err)})
+            return refused(str(err))
         texts = []
         for position, task in enumerate(request.tasks):
             text = (task.get("data") or {}).get(names.text_field)
             if not isinstance(text, str):
                 where = f"tasks[{position}].data.{names.text_field}"
-                return JSONResponse(status_code=422, content={"error": f"{where}: expected the task's text"})
+                return refused(f"{where}: expected the task's text")
             texts.append(text)
         version = tuner.version
         docs = await batcher.tag(texts) if texts else []
@@ -181,12 +186,12 @@ def backend_router(batcher: Batcher, tuner: FineTuner, label_map: LabelMap) -> A
             return JSONResponse({"status": "ignored", "action": action})
         key = project_id(event.get("project"))
         if key is None:
-            return JSONResponse(status_code=422, content={"error": "project: the event names no project"})
+            return refused("project: the event names no project")
         schema = schemas.get(key) or (event.get("project") or {}).get("label_config")
         try:
             names, _ = interface(schema, key)
         except LabelingConfigError as err:
-            return JSONResponse(status_code=422, content={"error": str(err)})
+            return refused(str(err))
         started = tuner.request(Job(key, names, label_map.model_type, forced=action == "START_TRAINING"))
         return JSONResponse({"status": started, "model_version": tuner.version})
 
@@ -196,7 +201,7 @@ def backend_router(batcher: Batcher, tuner: FineTuner, label_map: LabelMap) -> A
         try:
             names, _ = interface(request.label_config, project_id(request.project))
         except LabelingConfigError as err:
-            return JSONResponse(status_code=422, content={"error": str(err)})
+            return refused(str(err))
         key = project_id(request.project) or "0"
         started = tuner.request(Job(key, names, label_map.model_type, request.annotations, forced=True))
         return JSONResponse({"status": started, "model_version": tuner.version, "job": started})

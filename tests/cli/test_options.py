@@ -44,3 +44,10 @@ def test_source_weights_are_named_numbers():
     for bad, problem in [("wiki", "takes SOURCE=NUMBER"), ("wiki=x", "the weight of wiki is a number")]:
         with pytest.raises(NerError, match=problem):
             source_weights(bad)
+
+
+def test_a_submission_model_without_a_name_is_refused_in_one_line(tmp_path, capsys):
+    from ner.cli import main
+
+    assert main(["submit", "--dataset", str(tmp_path), "--output", str(tmp_path), "--model", "runs/rnn"]) == 2
+    assert "error: --model takes NAME=RUN_DIR, got 'runs/rnn'" in capsys.readouterr().err
