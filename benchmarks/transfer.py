@@ -101,7 +101,7 @@ def main() -> None:
     )
     sentences = [s.tokens for s in read_conll(WIKI / "test.tokens").sentences]
     table = Table(
-        title=f"{PRESET} across corpora (CPU capability {cpu_capability()}, {torch.get_num_threads()} threads)"
+        title=f"runs across corpora (CPU capability {cpu_capability()}, {torch.get_num_threads()} threads)"
     )
     for column in ("trained on", *FILES, "tokens/s"):
         table.add_column(column, justify="left" if column == "trained on" else "right")
