@@ -24,6 +24,12 @@ DATA_DIR = ROOT.parent / "shared" / "data"
 WIKINEURAL = DATA_DIR / "wikineural-en"
 CONLL = DATA_DIR / "conll2003-en"
 
+# Ray Data's usage statistics query a Prometheus server from background threads that outlive the Ray
+# tests, and a traceback they log while another test parses Python source trips CPython 3.11's
+# thread-unsafe AST constructor ("AST constructor recursion depth mismatch"). `ner` turns them off in
+# `start_ray`; the tests' own clusters start before it, so here too.
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
 
 @pytest.fixture(autouse=True)
 def machine_cache(tmp_path_factory, monkeypatch):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 import typing
 from pathlib import Path
@@ -106,6 +107,9 @@ class ShardTagger:
 def start_ray(address: str | None) -> None:
     """Join the Ray cluster at `address` ('auto': the one this machine belongs to; None: RAY_ADDRESS's,
     else a new one on this machine)."""
+    # No network at run time: Ray's usage statistics (and Ray Data's background queries for them) stay
+    # off unless the user turns them on.
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if ray.is_initialized():
         return
     settings = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
