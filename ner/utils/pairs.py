@@ -1,5 +1,5 @@
 """`NAME=VALUE` items of command-line options (`--min-score`, `--source-weights`, `--map`,
-`--label-map`): one parser, each option checking its own values."""
+`--label-map`, `ner submit --model`): one parser, each option checking its own values."""
 
 from __future__ import annotations
 
